@@ -1,0 +1,488 @@
+// Package catalog models one STAC catalog as the folder tree stacfs shows:
+// <collection>/<YYYY>/<MM>/<DD>/<item>/<asset files>.
+//
+// The tree is built lazily from STAC API queries and cached for a
+// time-to-live:
+//
+//   - collections come from /collections (every page), or only the
+//     configured ones;
+//   - years, months and days that hold at least one item are found with
+//     small item searches (limit 1) over datetime intervals, run in
+//     parallel, bounded by the collection's temporal extent; a search never
+//     pages through a whole collection;
+//   - an item belongs to the UTC day of its own date (datetime, else
+//     start_datetime). Servers match datetime intervals by overlap, so every
+//     result is placed on the client and shown once;
+//   - an item folder holds item.json and the asset files in the product's
+//     own folder layout (see Layout).
+//
+// Failed loads are not cached; concurrent requests for the same folder share
+// one load, which runs detached from the caller's context.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/remote"
+)
+
+// Source is the STAC API that a Catalog lists.
+type Source interface {
+	Collections(ctx context.Context) ([]remote.Collection, error)
+	Collection(ctx context.Context, id string) (remote.Collection, error)
+	Search(ctx context.Context, q remote.Search, fn func(*remote.Page) bool) error
+	Item(ctx context.Context, collection, id string) (remote.Item, error)
+}
+
+// Reader reads asset bytes.
+type Reader interface {
+	Stat(ctx context.Context, url string) (remote.Info, error)
+	ReadAt(ctx context.Context, url string, p []byte, off int64, etag string) (int, error)
+}
+
+// Options configure a Catalog. Zero values take the defaults.
+type Options struct {
+	Name        string   // the catalog's name in the config
+	Collections []string // show only these (all when empty)
+
+	TTL       time.Duration // how long listings and sizes are cached (default 5m)
+	Timeout   time.Duration // bound for one metadata load (default 2m)
+	Parallel  int           // parallel probe searches (default 8)
+	PageLimit int           // items per page when listing a day (default 100)
+
+	Now    func() time.Time // clock (default time.Now)
+	Logger *slog.Logger
+}
+
+// Collection is a collection folder.
+type Collection struct {
+	Name string // folder name (sanitised id)
+	remote.Collection
+}
+
+// Item is an item folder.
+type Item struct {
+	Name string // folder name (sanitised id, unique in its day)
+	remote.Item
+
+	once sync.Once
+	tree *Node
+}
+
+// Tree returns the item's folder (item.json and the asset files).
+func (it *Item) Tree() *Node {
+	it.once.Do(func() { it.tree = Layout(it.Item) })
+	return it.tree
+}
+
+// Catalog is one STAC catalog as a folder tree.
+type Catalog struct {
+	// read only after New
+	src Source
+	rd  Reader
+	o   Options
+	log *slog.Logger
+
+	colls  *memo[string, []Collection]
+	dates  *memo[string, []int] // key: collection "\x00" [year [month]]
+	items  *memo[string, []*Item]
+	stats  *memo[string, remote.Info]
+	itemID *memo[string, remote.Item]
+}
+
+// New returns the catalog served by src, with asset bytes from rd.
+func New(src Source, rd Reader, o Options) *Catalog {
+	if o.TTL <= 0 {
+		o.TTL = 5 * time.Minute
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
+	if o.PageLimit <= 0 {
+		o.PageLimit = 100
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("catalog", o.Name)
+	return &Catalog{
+		src: src, rd: rd, o: o, log: log,
+		colls:  newMemo[string, []Collection](o.TTL, o.Timeout, o.Now),
+		dates:  newMemo[string, []int](o.TTL, o.Timeout, o.Now),
+		items:  newMemo[string, []*Item](o.TTL, o.Timeout, o.Now),
+		stats:  newMemo[string, remote.Info](o.TTL, o.Timeout, o.Now),
+		itemID: newMemo[string, remote.Item](o.TTL, o.Timeout, o.Now),
+	}
+}
+
+// Name returns the catalog's configured name.
+func (c *Catalog) Name() string { return c.o.Name }
+
+// TTL returns how long metadata is cached.
+func (c *Catalog) TTL() time.Duration { return c.o.TTL }
+
+// Collections lists the collection folders, sorted by name.
+func (c *Catalog) Collections(ctx context.Context) ([]Collection, error) {
+	return c.colls.get(ctx, "", func(ctx context.Context) ([]Collection, error) {
+		var list []remote.Collection
+		if len(c.o.Collections) > 0 {
+			list = make([]remote.Collection, len(c.o.Collections))
+			err := c.parallel(ctx, len(list), func(ctx context.Context, i int) error {
+				col, err := c.src.Collection(ctx, c.o.Collections[i])
+				if err != nil {
+					return fmt.Errorf("collection %q: %w", c.o.Collections[i], err)
+				}
+				list[i] = col
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			var err error
+			if list, err = c.src.Collections(ctx); err != nil {
+				return nil, fmt.Errorf("list collections: %w", err)
+			}
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+		names := uniqueNames{}
+		out := make([]Collection, 0, len(list))
+		for _, col := range list {
+			out = append(out, Collection{Name: names.take(col.ID, "collection"), Collection: col})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out, nil
+	})
+}
+
+// FindCollection returns the collection folder called name.
+func (c *Catalog) FindCollection(ctx context.Context, name string) (Collection, error) {
+	list, err := c.Collections(ctx)
+	if err != nil {
+		return Collection{}, err
+	}
+	i := sort.Search(len(list), func(i int) bool { return list[i].Name >= name })
+	if i < len(list) && list[i].Name == name {
+		return list[i], nil
+	}
+	return Collection{}, fmt.Errorf("collection %q: %w", name, remote.ErrNotFound)
+}
+
+// Years lists the years that hold at least one item of col.
+func (c *Catalog) Years(ctx context.Context, col Collection) ([]int, error) {
+	return c.dates.get(ctx, col.ID, func(ctx context.Context) ([]int, error) {
+		first, last := 1970, c.o.Now().UTC().Year()
+		if !col.Start.IsZero() {
+			first = col.Start.UTC().Year()
+		}
+		if !col.End.IsZero() {
+			last = col.End.UTC().Year()
+		}
+		if last < first {
+			last = first
+		}
+		span := func(y0, y1 int) (time.Time, time.Time) {
+			return time.Date(y0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y1+1, 1, 1, 0, 0, 0, 0, time.UTC)
+		}
+		return c.findUnits(ctx, col.ID, first, last, span)
+	})
+}
+
+// Months lists the months (1-12) of year that hold items of col.
+func (c *Catalog) Months(ctx context.Context, col Collection, year int) ([]int, error) {
+	key := col.ID + "\x00" + strconv.Itoa(year)
+	return c.dates.get(ctx, key, func(ctx context.Context) ([]int, error) {
+		span := func(m0, m1 int) (time.Time, time.Time) {
+			return time.Date(year, time.Month(m0), 1, 0, 0, 0, 0, time.UTC), time.Date(year, time.Month(m1+1), 1, 0, 0, 0, 0, time.UTC)
+		}
+		return c.findUnits(ctx, col.ID, 1, 12, span)
+	})
+}
+
+// Days lists the days of a month that hold items of col.
+func (c *Catalog) Days(ctx context.Context, col Collection, year, month int) ([]int, error) {
+	key := col.ID + "\x00" + strconv.Itoa(year) + "\x00" + strconv.Itoa(month)
+	return c.dates.get(ctx, key, func(ctx context.Context) ([]int, error) {
+		last := time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		span := func(d0, d1 int) (time.Time, time.Time) {
+			return time.Date(year, time.Month(month), d0, 0, 0, 0, 0, time.UTC), time.Date(year, time.Month(month), d1+1, 0, 0, 0, 0, time.UTC)
+		}
+		return c.findUnits(ctx, col.ID, 1, last, span)
+	})
+}
+
+// flatProbes is the largest number of units probed one by one; larger
+// ranges are bisected.
+const flatProbes = 32
+
+// findUnits returns the units in [first, last] (years, months or days) whose
+// span holds at least one item of the collection. span(a, b) is the time
+// interval [from, to) covering units a..b.
+func (c *Catalog) findUnits(ctx context.Context, coll string, first, last int, span func(a, b int) (time.Time, time.Time)) ([]int, error) {
+	if last-first+1 > flatProbes {
+		var out []int
+		var mu sync.Mutex
+		var walk func(ctx context.Context, a, b int) error
+		walk = func(ctx context.Context, a, b int) error {
+			from, to := span(a, b)
+			ok, err := c.probe(ctx, coll, from, to)
+			if err != nil || !ok {
+				return err
+			}
+			if a == b {
+				mu.Lock()
+				out = append(out, a)
+				mu.Unlock()
+				return nil
+			}
+			mid := (a + b) / 2
+			return c.parallel(ctx, 2, func(ctx context.Context, i int) error {
+				if i == 0 {
+					return walk(ctx, a, mid)
+				}
+				return walk(ctx, mid+1, b)
+			})
+		}
+		if err := walk(ctx, first, last); err != nil {
+			return nil, err
+		}
+		sort.Ints(out)
+		return out, nil
+	}
+	found := make([]bool, last-first+1)
+	err := c.parallel(ctx, len(found), func(ctx context.Context, i int) error {
+		from, to := span(first+i, first+i)
+		ok, err := c.probe(ctx, coll, from, to)
+		found[i] = ok
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	for i, ok := range found {
+		if ok {
+			out = append(out, first+i)
+		}
+	}
+	return out, nil
+}
+
+// probeScanPages bounds how far a probe pages through overlapping items
+// that belong to other dates before it assumes the interval is not empty.
+const probeScanPages = 20
+
+// probe reports whether the collection holds an item whose own date is in
+// [from, to).
+func (c *Catalog) probe(ctx context.Context, coll string, from, to time.Time) (bool, error) {
+	q := remote.Search{Collections: []string{coll}, Datetime: Interval(from, to), Limit: 1}
+	found, matched, overlapping := false, int64(-1), false
+	err := c.src.Search(ctx, q, func(p *remote.Page) bool {
+		matched = p.NumberMatched
+		for _, it := range p.Items {
+			if inside(it.Time, from, to) {
+				found = true
+			} else {
+				overlapping = true
+			}
+		}
+		return false
+	})
+	if err != nil || found || matched == 0 || !overlapping {
+		return found, wrapSearch(err, coll, q.Datetime)
+	}
+	// The first hit belongs to another date (servers match by overlap):
+	// scan the interval's items.
+	q.Limit = c.o.PageLimit
+	pages := 0
+	err = c.src.Search(ctx, q, func(p *remote.Page) bool {
+		pages++
+		for _, it := range p.Items {
+			if inside(it.Time, from, to) {
+				found = true
+				return false
+			}
+		}
+		return pages < probeScanPages
+	})
+	if err == nil && !found && pages >= probeScanPages {
+		c.log.Warn("probe gave up scanning overlapping items; showing the interval", "collection", coll, "datetime", q.Datetime)
+		found = true
+	}
+	return found, wrapSearch(err, coll, q.Datetime)
+}
+
+func wrapSearch(err error, coll, dt string) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("search %s %s: %w", coll, dt, err)
+}
+
+func inside(t, from, to time.Time) bool {
+	return !t.IsZero() && !t.Before(from) && t.Before(to)
+}
+
+// Interval formats [from, to) as a STAC datetime interval (inclusive ends,
+// millisecond precision).
+func Interval(from, to time.Time) string {
+	const layout = "2006-01-02T15:04:05.000Z"
+	return from.UTC().Format(layout) + "/" + to.Add(-time.Millisecond).UTC().Format(layout)
+}
+
+// Items lists the items whose own date is the given UTC day, sorted by name.
+func (c *Catalog) Items(ctx context.Context, col Collection, year, month, day int) ([]*Item, error) {
+	from := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+	to := from.AddDate(0, 0, 1)
+	if from.Year() != year || int(from.Month()) != month || from.Day() != day {
+		return nil, fmt.Errorf("day %04d-%02d-%02d: %w", year, month, day, remote.ErrNotFound)
+	}
+	key := col.ID + "\x00" + from.Format(time.DateOnly)
+	return c.items.get(ctx, key, func(ctx context.Context) ([]*Item, error) {
+		q := remote.Search{Collections: []string{col.ID}, Datetime: Interval(from, to), Limit: c.o.PageLimit}
+		seen := map[string]bool{}
+		var list []remote.Item
+		err := c.src.Search(ctx, q, func(p *remote.Page) bool {
+			for _, it := range p.Items {
+				if inside(it.Time, from, to) && !seen[it.ID] {
+					seen[it.ID] = true
+					list = append(list, it)
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return nil, wrapSearch(err, col.ID, q.Datetime)
+		}
+		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+		names := uniqueNames{}
+		out := make([]*Item, 0, len(list))
+		for _, it := range list {
+			out = append(out, &Item{Name: names.take(it.ID, "item"), Item: it})
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+		return out, nil
+	})
+}
+
+// ErrNoURL means an asset has no href that can be read over HTTP.
+var ErrNoURL = errors.New("asset has no http(s) href")
+
+// AssetURL returns the URL that an asset's bytes are read from: its href
+// when it is http(s), else an http(s) alternate (alternate-assets
+// extension), preferring "download".
+func AssetURL(a *remote.Asset) (string, error) {
+	if isHTTP(a.Href) {
+		return a.Href, nil
+	}
+	if h := a.Alternates["download"]; isHTTP(h) {
+		return h, nil
+	}
+	keys := make([]string, 0, len(a.Alternates))
+	for k := range a.Alternates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if isHTTP(a.Alternates[k]) {
+			return a.Alternates[k], nil
+		}
+	}
+	return "", fmt.Errorf("asset %q (%s): %w", a.Key, remote.RedactURL(a.Href), ErrNoURL)
+}
+
+func isHTTP(s string) bool {
+	return len(s) > 7 && (s[:7] == "http://" || (len(s) > 8 && s[:8] == "https://"))
+}
+
+// Stat returns what the server says of an asset (size, version), cached.
+func (c *Catalog) Stat(ctx context.Context, a *remote.Asset) (remote.Info, error) {
+	u, err := AssetURL(a)
+	if err != nil {
+		return remote.Info{}, err
+	}
+	return c.stats.get(ctx, u, func(ctx context.Context) (remote.Info, error) {
+		info, err := c.rd.Stat(ctx, u)
+		if err != nil {
+			return info, fmt.Errorf("stat %s: %w", remote.RedactURL(u), err)
+		}
+		return info, nil
+	})
+}
+
+// Size returns an asset's size: file:size when the item gives it, else what
+// the server says (cached). It is -1 when neither knows.
+func (c *Catalog) Size(ctx context.Context, a *remote.Asset) (int64, error) {
+	if a.Size >= 0 {
+		return a.Size, nil
+	}
+	info, err := c.Stat(ctx, a)
+	if err != nil {
+		return 0, err
+	}
+	return info.Size, nil
+}
+
+// Object returns an asset as a cache object: its key holds the URL (without
+// query) and the version seen now, so a changed asset never mixes with old
+// blocks.
+func (c *Catalog) Object(ctx context.Context, a *remote.Asset) (cache.Object, error) {
+	u, err := AssetURL(a)
+	if err != nil {
+		return cache.Object{}, err
+	}
+	info, err := c.Stat(ctx, a)
+	if err != nil {
+		return cache.Object{}, err
+	}
+	size := info.Size
+	if size < 0 {
+		size = a.Size
+	}
+	if size < 0 {
+		return cache.Object{}, fmt.Errorf("%s: %w: size unknown", remote.RedactURL(u), remote.ErrBadResponse)
+	}
+	etag := info.ETag
+	return cache.Object{
+		Key:  remote.RedactURL(u) + "\x00" + info.Version(),
+		Size: size,
+		Src: sourceFunc(func(ctx context.Context, p []byte, off int64) (int, error) {
+			return c.rd.ReadAt(ctx, u, p, off, etag)
+		}),
+	}, nil
+}
+
+// sourceFunc adapts a function to cache.Source.
+type sourceFunc func(ctx context.Context, p []byte, off int64) (int, error)
+
+func (f sourceFunc) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return f(ctx, p, off)
+}
+
+// parallel runs fn(0..n-1) with at most Options.Parallel at once and
+// returns the first error.
+func (c *Catalog) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.o.Parallel)
+	for i := range n {
+		g.Go(func() error { return fn(ctx, i) })
+	}
+	return g.Wait()
+}

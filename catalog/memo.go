@@ -1,0 +1,97 @@
+package catalog
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// memo caches the results of a loader for a time-to-live, and shares one
+// load between concurrent callers of the same key. Failed loads are not
+// cached. The load runs on a context detached from the caller's, bounded by
+// timeout, so one interrupted caller does not fail the others.
+type memo[K comparable, V any] struct {
+	ttl     time.Duration
+	timeout time.Duration
+	now     func() time.Time
+
+	mu      sync.Mutex // protects entries
+	entries map[K]*memoEntry[V]
+}
+
+type memoEntry[V any] struct {
+	done    chan struct{} // closed when the load finished
+	val     V
+	err     error
+	expires time.Time
+}
+
+func newMemo[K comparable, V any](ttl, timeout time.Duration, now func() time.Time) *memo[K, V] {
+	return &memo[K, V]{ttl: ttl, timeout: timeout, now: now, entries: map[K]*memoEntry[V]{}}
+}
+
+// get returns the cached value for k or loads it.
+func (m *memo[K, V]) get(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
+	m.mu.Lock()
+	e, ok := m.entries[k]
+	if ok {
+		select {
+		case <-e.done:
+			if e.err != nil || !m.now().Before(e.expires) {
+				ok = false
+			}
+		default: // in flight: wait for it
+		}
+	}
+	if !ok {
+		e = &memoEntry[V]{done: make(chan struct{})}
+		m.entries[k] = e
+		go m.run(context.WithoutCancel(ctx), k, e, load)
+	}
+	m.mu.Unlock()
+
+	select {
+	case <-e.done:
+		return e.val, e.err
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
+
+func (m *memo[K, V]) run(ctx context.Context, k K, e *memoEntry[V], load func(context.Context) (V, error)) {
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
+	v, err := load(ctx)
+	m.mu.Lock()
+	e.val, e.err, e.expires = v, err, m.now().Add(m.ttl)
+	if err != nil && m.entries[k] == e {
+		delete(m.entries, k)
+	}
+	m.mu.Unlock()
+	close(e.done)
+}
+
+// peek returns a fresh cached value without loading.
+func (m *memo[K, V]) peek(k K) (V, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[k]; ok {
+		select {
+		case <-e.done:
+			if e.err == nil && m.now().Before(e.expires) {
+				return e.val, true
+			}
+		default:
+		}
+	}
+	var zero V
+	return zero, false
+}
+
+// forget drops k, so the next get loads again.
+func (m *memo[K, V]) forget(k K) {
+	m.mu.Lock()
+	delete(m.entries, k)
+	m.mu.Unlock()
+}

@@ -1,0 +1,161 @@
+// Command stacfs mounts STAC API catalogs as a read-only file system, so
+// that ls, cp, GDAL, QGIS and any file-based tool can work on remote
+// Earth-observation scenes as if they were local files.
+//
+// Usage:
+//
+//	stacfs mount [--config FILE] [--catalog NAME] MOUNTPOINT
+//	stacfs demo [MOUNTPOINT]
+//	stacfs version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+)
+
+// version is set with -ldflags "-X main.version=..." by make.
+var version = ""
+
+// errUsage marks a bad command line: exit status 2.
+var errUsage = errors.New("usage")
+
+const usage = `stacfs mounts STAC API catalogs as a read-only file system.
+
+The mount shows <collection>/<YYYY>/<MM>/<DD>/<item>/ with item.json and the
+item's asset files; reading a file becomes HTTP Range requests behind a block
+cache.
+
+Usage:
+  stacfs mount [--config FILE] [--catalog NAME] MOUNTPOINT
+        mount the configured catalogs (one folder each), or only NAME
+  stacfs demo [MOUNTPOINT]
+        serve the built-in demo catalog on loopback and mount it (default ./mnt)
+  stacfs version
+        print the version
+
+Run "stacfs COMMAND --help" for a command's flags.
+Config: --config, else $STACFS_CONFIG, else ~/.config/stacfs/config.toml.
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes a command line and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "mount":
+		err = cmdMount(ctx, rest, stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "stacfs", versionString())
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "stacfs: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "stacfs:", err)
+		return 2
+	default:
+		fmt.Fprintln(stderr, "stacfs:", err)
+		return 1
+	}
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	v := "devel"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " " + s.Value[:12]
+			}
+		}
+	}
+	return v
+}
+
+// logFlags are the logging flags every long-running command takes.
+type logFlags struct {
+	level  string
+	format string
+	debug  bool
+}
+
+func (l *logFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&l.level, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&l.format, "log-format", "text", "log format: text or json")
+	fs.BoolVar(&l.debug, "debug", false, "log FUSE operations and HTTP requests (secrets redacted)")
+}
+
+func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(l.level)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, l.level)
+	}
+	if l.debug {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(l.format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("%w: --log-format %q: want text or json", errUsage, l.format)
+}
+
+// newFlagSet returns a flag set whose errors are usage errors.
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags allowing them after positional arguments too.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

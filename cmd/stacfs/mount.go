@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/catalog"
+	stacfs "github.com/stacfs/stacfs/fs"
+	"github.com/stacfs/stacfs/remote"
+)
+
+func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME] MOUNTPOINT", stderr)
+	cfgPath := fl.String("config", "", "config file (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
+	only := fl.String("catalog", "", "mount only this catalog: the root holds its collections")
+	var lf logFlags
+	lf.register(fl)
+	pos, err := parse(fl, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fl.Usage()
+		return fmt.Errorf("%w: mount takes one MOUNTPOINT", errUsage)
+	}
+	log, err := lf.logger(stderr)
+	if err != nil {
+		return err
+	}
+	path := *cfgPath
+	if path == "" {
+		path = DefaultConfigPath()
+	}
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	return mountAndServe(ctx, cfg, *only, pos[0], lf.debug, log, stdout)
+}
+
+// mountAndServe mounts cfg's catalogs (or only one) on dir and serves until
+// SIGINT/SIGTERM or an external unmount.
+func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug bool, log *slog.Logger, stdout io.Writer) error {
+	names := cfg.CatalogNames()
+	if only != "" {
+		if _, err := cfg.Catalog(only); err != nil {
+			return err
+		}
+		names = []string{only}
+	}
+	bc, err := cache.New(cache.Options{Memory: cfg.memory, BlockSize: int(cfg.blockSize), Logger: log})
+	if err != nil {
+		return err
+	}
+	var cats []*catalog.Catalog
+	for _, name := range names {
+		cats = append(cats, newCatalog(cfg, cfg.Catalogs[name], log))
+	}
+	if err := prepareMountpoint(dir, log); err != nil {
+		return err
+	}
+	fsys := stacfs.New(stacfs.Options{
+		Catalogs:     cats,
+		Single:       only != "",
+		Cache:        bc,
+		Logger:       log,
+		EntryTimeout: cfg.metadataTTL,
+		Debug:        debug,
+	})
+	srv, err := fsys.Mount(dir)
+	if err != nil {
+		return fmt.Errorf("mount %s: %w", dir, err)
+	}
+	log.Info("mounted", "mountpoint", dir, "catalogs", names)
+	return serve(ctx, srv, dir, log)
+}
+
+// newCatalog wires one configured catalog.
+func newCatalog(cfg *Config, cc *CatalogConfig, log *slog.Logger) *catalog.Catalog {
+	h := http.Header{}
+	for k, v := range cc.Headers {
+		h.Set(k, v)
+	}
+	client := &remote.Client{UserAgent: "stacfs/" + versionString(), Header: h}
+	src := &remote.Catalog{Client: client, URL: cc.URL}
+	return catalog.New(src, client, catalog.Options{
+		Name:        cc.name,
+		Collections: cc.Collections,
+		TTL:         cfg.metadataTTL,
+		Logger:      log,
+	})
+}
+
+// serve waits for an external unmount, or unmounts on SIGINT/SIGTERM.
+func serve(ctx context.Context, srv *fuse.Server, dir string, log *slog.Logger) error {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	done := make(chan struct{})
+	go func() { srv.Wait(); close(done) }()
+	select {
+	case <-done:
+		log.Info("unmounted from outside", "mountpoint", dir)
+		return nil
+	case s := <-sig:
+		log.Info("unmounting", "signal", s.String(), "mountpoint", dir)
+	case <-ctx.Done():
+	}
+	return unmount(srv, dir, done, log)
+}
+
+// unmount unmounts, retrying while the mount is busy, and detaches it
+// lazily as a last resort so the process can always exit.
+func unmount(srv *fuse.Server, dir string, done <-chan struct{}, log *slog.Logger) error {
+	var err error
+	for range 10 {
+		if err = srv.Unmount(); err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		log.Warn("mount busy; detaching it", "mountpoint", dir, "err", err)
+		if derr := syscall.Unmount(dir, syscall.MNT_DETACH); derr != nil {
+			_ = exec.Command("fusermount3", "-u", "-z", dir).Run()
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	log.Info("unmounted", "mountpoint", dir)
+	return nil
+}
+
+// prepareMountpoint checks dir and cleans a stale mount left by a crash
+// ("transport endpoint is not connected").
+func prepareMountpoint(dir string, log *slog.Logger) error {
+	_, err := os.Stat(dir)
+	if errors.Is(err, syscall.ENOTCONN) {
+		log.Warn("cleaning a stale mount", "mountpoint", dir)
+		if uerr := syscall.Unmount(dir, syscall.MNT_DETACH); uerr != nil {
+			if out, ferr := exec.Command("fusermount3", "-u", "-z", dir).CombinedOutput(); ferr != nil {
+				return fmt.Errorf("mountpoint %s: stale mount could not be cleaned: %v: %s", dir, uerr, out)
+			}
+		}
+		_, err = os.Stat(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("mountpoint: %w", err)
+	}
+	return nil
+}

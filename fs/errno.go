@@ -1,0 +1,56 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"syscall"
+
+	"github.com/stacfs/stacfs/catalog"
+	"github.com/stacfs/stacfs/remote"
+)
+
+// toErrno maps an error to the errno a FUSE operation returns. It is the
+// only place that does: go-fuse's own fs.ToErrno compares with == and turns
+// wrapped errors into ENOSYS.
+//
+//	nil                          0
+//	context.Canceled             EINTR   (the reader was interrupted)
+//	remote.ErrNotFound           ENOENT
+//	remote.ErrDenied             EACCES
+//	remote.ErrChanged            ESTALE  (the object changed while open)
+//	catalog.ErrNoURL             EIO
+//	anything else                EIO     (network, server, timeout)
+func toErrno(err error) syscall.Errno {
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &errno):
+		return errno
+	case errors.Is(err, context.Canceled):
+		return syscall.EINTR
+	case errors.Is(err, remote.ErrNotFound):
+		return syscall.ENOENT
+	case errors.Is(err, remote.ErrDenied):
+		return syscall.EACCES
+	case errors.Is(err, remote.ErrChanged):
+		return syscall.ESTALE
+	case errors.Is(err, catalog.ErrNoURL):
+		return syscall.EIO
+	default:
+		return syscall.EIO
+	}
+}
+
+// fail logs err beside the errno it becomes (interrupts and plain misses
+// only at debug level) and returns the errno.
+func (f *FS) fail(op, path string, err error) syscall.Errno {
+	e := toErrno(err)
+	level := slog.LevelWarn
+	if e == syscall.EINTR || e == syscall.ENOENT {
+		level = slog.LevelDebug
+	}
+	f.log.Log(context.Background(), level, "fuse op failed", "op", op, "path", path, "errno", e.Error(), "err", err)
+	return e
+}

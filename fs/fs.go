@@ -1,0 +1,232 @@
+// Package fs serves STAC catalogs as a read-only FUSE file system
+// (go-fuse v2).
+//
+// # Tree
+//
+// The root holds one folder per catalog, or, when a single catalog is
+// mounted, that catalog's collections. Below a collection:
+// <YYYY>/<MM>/<DD>/<item>/ with item.json and the asset files (package
+// catalog builds and caches the tree; this package only serves it).
+//
+// # Inodes and listings
+//
+// Inode numbers are a hash of the path, so they are stable across lookups,
+// forgets and remounts. Listings are sorted by name.
+//
+// # Caching
+//
+// Entry and attribute timeouts follow the catalog's metadata TTL; failed
+// lookups are cached by the kernel for NegativeTimeout (GDAL probes dozens of
+// sidecar names per open). Asset files open with FOPEN_KEEP_CACHE: their
+// bytes are immutable for a given version, and reads go through the block
+// cache.
+//
+// # Errors
+//
+// Errors become errnos in one place (toErrno); the original error is logged
+// beside the errno. An interrupted operation returns EINTR; fetches shared
+// with other readers go on.
+package fs
+
+import (
+	"context"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"sort"
+	"syscall"
+	"time"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/catalog"
+)
+
+// Options configure a file system.
+type Options struct {
+	// Catalogs to serve. With Single, the root holds the first catalog's
+	// collections; else one folder per catalog.
+	Catalogs []*catalog.Catalog
+	Single   bool
+
+	Cache  *cache.Cache
+	Logger *slog.Logger
+
+	// Kernel cache timeouts; zero takes the defaults (entries and
+	// attributes: 1 minute; failed lookups: 60 s).
+	EntryTimeout    time.Duration
+	NegativeTimeout time.Duration
+
+	// Debug logs every FUSE operation.
+	Debug bool
+	// AllowOther lets other users see the mount (with default_permissions).
+	AllowOther bool
+}
+
+// FS is a mounted (or mountable) stacfs tree.
+type FS struct {
+	o       Options
+	log     *slog.Logger
+	mounted time.Time
+}
+
+// New returns the file system described by o.
+func New(o Options) *FS {
+	if o.EntryTimeout <= 0 {
+		o.EntryTimeout = time.Minute
+	}
+	if o.NegativeTimeout <= 0 {
+		o.NegativeTimeout = 60 * time.Second
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &FS{o: o, log: log, mounted: time.Now()}
+}
+
+// Root returns the root node.
+func (f *FS) Root() fusefs.InodeEmbedder {
+	if f.o.Single && len(f.o.Catalogs) > 0 {
+		return &dir{fs: f, path: "/", mtime: f.mounted, l: catalogDir{f, f.o.Catalogs[0], "/"}}
+	}
+	return &dir{fs: f, path: "/", mtime: f.mounted, l: rootDir{f}}
+}
+
+// Mount mounts the file system on dir. The caller waits on the server and
+// unmounts it.
+func (f *FS) Mount(dir string) (*fuse.Server, error) {
+	opts := &fusefs.Options{
+		MountOptions: fuse.MountOptions{
+			FsName:        "stacfs",
+			Name:          "stacfs",
+			Options:       []string{"ro"},
+			MaxWrite:      1 << 20,
+			MaxReadAhead:  1 << 20,
+			MaxBackground: 64,
+			DirectMount:   true,
+			Debug:         f.o.Debug,
+			AllowOther:    f.o.AllowOther,
+		},
+		EntryTimeout:    &f.o.EntryTimeout,
+		AttrTimeout:     &f.o.EntryTimeout,
+		NegativeTimeout: &f.o.NegativeTimeout,
+		UID:             uint32(os.Getuid()),
+		GID:             uint32(os.Getgid()),
+	}
+	if f.o.AllowOther {
+		opts.MountOptions.Options = append(opts.MountOptions.Options, "default_permissions")
+	}
+	return fusefs.Mount(dir, f.Root(), opts)
+}
+
+// ino is a node's inode number: a hash of its path, stable across
+// remounts. 1 belongs to the root.
+func ino(path string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(path))
+	n := h.Sum64()
+	if n <= 1 {
+		n += 2
+	}
+	return n
+}
+
+func join(parent, name string) string {
+	if parent == "/" {
+		return "/" + name
+	}
+	return parent + "/" + name
+}
+
+// node is what a folder hands out: a go-fuse node that can describe itself.
+type node interface {
+	fusefs.InodeEmbedder
+	mode() uint32
+	fill(ctx context.Context, out *fuse.Attr) syscall.Errno
+}
+
+// child is one entry of a folder listing.
+type child struct {
+	name string
+	node node
+}
+
+// lister lists one kind of folder.
+type lister interface {
+	list(ctx context.Context) ([]child, error)
+}
+
+// dir is every folder of the tree; its lister says what it holds.
+type dir struct {
+	fusefs.Inode
+	fs    *FS
+	path  string
+	mtime time.Time
+	l     lister
+}
+
+var _ = (fusefs.NodeLookuper)((*dir)(nil))
+var _ = (fusefs.NodeReaddirer)((*dir)(nil))
+var _ = (fusefs.NodeGetattrer)((*dir)(nil))
+
+func (d *dir) mode() uint32 { return syscall.S_IFDIR | 0o555 }
+
+func (d *dir) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
+	out.Mode = d.mode()
+	out.Nlink = 2
+	out.Ino = ino(d.path)
+	setTime(out, d.mtime)
+	return 0
+}
+
+// Getattr implements fusefs.NodeGetattrer.
+func (d *dir) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	return d.fill(ctx, &out.Attr)
+}
+
+// Lookup implements fusefs.NodeLookuper.
+func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	kids, err := d.l.list(ctx)
+	if err != nil {
+		return nil, d.fs.fail("lookup", join(d.path, name), err)
+	}
+	i := sort.Search(len(kids), func(i int) bool { return kids[i].name >= name })
+	if i == len(kids) || kids[i].name != name {
+		return nil, syscall.ENOENT
+	}
+	c := kids[i]
+	p := join(d.path, name)
+	if errno := c.node.fill(ctx, &out.Attr); errno != 0 {
+		return nil, errno
+	}
+	return d.NewInode(ctx, c.node, fusefs.StableAttr{Mode: c.node.mode(), Ino: ino(p)}), 0
+}
+
+// Readdir implements fusefs.NodeReaddirer.
+func (d *dir) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
+	kids, err := d.l.list(ctx)
+	if err != nil {
+		return nil, d.fs.fail("readdir", d.path, err)
+	}
+	entries := make([]fuse.DirEntry, len(kids))
+	for i, c := range kids {
+		entries[i] = fuse.DirEntry{Name: c.name, Mode: c.node.mode(), Ino: ino(join(d.path, c.name))}
+	}
+	return fusefs.NewListDirStream(entries), 0
+}
+
+func setTime(out *fuse.Attr, t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	out.SetTimes(&t, &t, &t)
+}
+
+// sortChildren sorts a listing by name.
+func sortChildren(kids []child) []child {
+	sort.Slice(kids, func(i, j int) bool { return kids[i].name < kids[j].name })
+	return kids
+}

@@ -1,0 +1,215 @@
+// Package tests holds mount-level tests: the real stacfs binary mounts a
+// fake catalog (package fakestac) on a real kernel mount, and real clients
+// (the Go os package, cp, GDAL) read it as separate processes.
+//
+// A test that needs a tool (FUSE, GDAL) skips when the tool is missing,
+// except under CI=true, where it fails.
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stacfs/stacfs/fakestac"
+)
+
+// stacfsBin is the binary under test, built once by TestMain.
+var stacfsBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stacfs-test-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	stacfsBin = filepath.Join(dir, "stacfs")
+	out, err := exec.Command("go", "build", "-race", "-o", stacfsBin, "../cmd/stacfs").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build stacfs: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// requireTool skips (or, under CI, fails) when a tool is missing.
+func requireTool(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		var err error
+		if strings.HasPrefix(name, "/") {
+			_, err = os.Stat(name)
+		} else {
+			_, err = exec.LookPath(name)
+		}
+		if err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is required (run scripts/install-deps.sh): %v", name, err)
+			}
+			t.Skipf("%s not available: %v", name, err)
+		}
+	}
+}
+
+func requireFUSE(t *testing.T) {
+	t.Helper()
+	requireTool(t, "/dev/fuse")
+	if os.Getuid() != 0 {
+		requireTool(t, "fusermount3")
+	}
+}
+
+// mount is a running `stacfs mount` process.
+type mount struct {
+	Dir    string
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan error
+}
+
+// syncBuffer is a bytes.Buffer safe for a process writer and test readers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// configFor returns a config naming one catalog "fake" at srv, plus extra
+// lines for its table.
+func configFor(srv *fakestac.Server, extra string) string {
+	return fmt.Sprintf("[cache]\nmemory = \"64MiB\"\n\n[catalogs.fake]\nurl = %q\n%s\n", srv.STACURL, extra)
+}
+
+// startMount writes config to a file and mounts catalog "fake" with it.
+func startMount(t *testing.T, config string, args ...string) *mount {
+	t.Helper()
+	requireFUSE(t)
+	tmp := t.TempDir()
+	cfg := filepath.Join(tmp, "config.toml")
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tmp, "mnt")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if len(args) == 0 {
+		args = []string{"--catalog", "fake"}
+	}
+	argv := append([]string{"mount", "--config", cfg}, args...)
+	if testing.Verbose() {
+		argv = append(argv, "--log-level", "debug")
+	}
+	argv = append(argv, dir)
+	m := &mount{Dir: dir, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	m.cmd = exec.Command(stacfsBin, argv...)
+	m.cmd.Stderr = m.stderr
+	m.cmd.Env = append(os.Environ(), "HOME="+tmp, "STACFS_CONFIG=")
+	if err := m.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { m.done <- m.cmd.Wait() }()
+	t.Cleanup(func() { m.stop(t) })
+	deadline := time.Now().Add(15 * time.Second)
+	for !isMounted(dir) {
+		select {
+		case err := <-m.done:
+			m.done <- err
+			t.Fatalf("stacfs mount exited before mounting: %v\n%s", err, m.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not mounted after 15s\n%s", m.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return m
+}
+
+// stop sends SIGTERM and checks for a clean exit and unmount.
+func (m *mount) stop(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-m.done:
+		m.done <- err
+	default:
+		_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	select {
+	case err := <-m.done:
+		m.done <- err
+		if err != nil {
+			t.Errorf("stacfs mount exited with %v\n%s", err, m.stderr)
+		}
+	case <-time.After(15 * time.Second):
+		_ = m.cmd.Process.Kill()
+		t.Errorf("stacfs mount did not exit 15s after SIGTERM\n%s", m.stderr)
+	}
+	if isMounted(m.Dir) {
+		_ = syscall.Unmount(m.Dir, syscall.MNT_DETACH)
+		t.Errorf("%s still mounted after stacfs exited", m.Dir)
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("stacfs log:\n%s", m.stderr)
+	}
+}
+
+// isMounted reports whether dir is a mount point in /proc/self/mountinfo.
+func isMounted(dir string) bool {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 4 && fields[4] == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// run runs a command and returns its stdout, failing the test on error.
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+// ramp returns the bytes the fake server generates for (seed, size).
+func ramp(seed int, off, n int64) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte((int64(seed) + off + int64(i)) % 251)
+	}
+	return b
+}

@@ -1,0 +1,434 @@
+package tests
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stacfs/stacfs/fakestac"
+)
+
+func ls(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatalf("ls %s: %v", dir, err)
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+		if e.IsDir() {
+			names[i] += "/"
+		}
+	}
+	return names
+}
+
+func TestTree(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	cases := []struct {
+		dir  string
+		want []string
+	}{
+		{"", []string{"EMPTY/", "EOP:ESA:BIO/", "S2/"}},
+		{"EMPTY", []string{}},
+		{"S2", []string{"2023/", "2024/"}},
+		{"S2/2023", []string{"03/"}},
+		{"S2/2023/03", []string{"15/"}},
+		{"S2/2023/03/15", []string{"S2A_20230315_a/", "S2B_20230315_b/"}},
+		{"S2/2024", []string{"01/", "02/", "06/"}},
+		{"S2/2024/02", []string{"10/"}},
+		{"S2/2024/02/10", []string{"S2_null_dt/"}},
+		{"S2/2024/06/07", []string{"S2_page_00/", "S2_page_01/", "S2_page_02/", "S2_page_03/", "S2_page_04/", "S2_page_05/", "S2_page_06/", "S2_page_07/", "S2_page_08/", "S2_page_09/", "S2_page_10/", "S2_page_11/"}},
+		{"S2/2023/03/15/S2A_20230315_a", []string{"B04.tif", "B08.tif", "item.json", "thumb.png"}},
+		{"EOP:ESA:BIO/2023", []string{"05/"}},
+		// The L2 product overlaps 1..20 May but is placed on its start day only.
+		{"EOP:ESA:BIO/2023/05", []string{"01/", "05/"}},
+		{"EOP:ESA:BIO/2023/05/01", []string{"BIO_L2A_0501/"}},
+		{"EOP:ESA:BIO/2023/05/05", []string{"BIO_L1B_0505/"}},
+		{"EOP:ESA:BIO/2023/05/05/BIO_L1B_0505", []string{"BIO_L1B_0505.zip", "annotation/", "item.json", "measurement/", "preview/"}},
+		{"EOP:ESA:BIO/2023/05/05/BIO_L1B_0505/measurement", []string{"bio_abs.tiff"}},
+		{"EOP:ESA:BIO/2023/05/05/BIO_L1B_0505/annotation", []string{"bio_annot.xml"}},
+	}
+	for _, c := range cases {
+		t.Run(c.dir, func(t *testing.T) {
+			got := ls(t, filepath.Join(m.Dir, c.dir))
+			if !reflect.DeepEqual(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+				t.Errorf("ls %s = %q, want %q", c.dir, got, c.want)
+			}
+		})
+	}
+	for _, missing := range []string{"S2/2022", "S2/2023/04", "S2/2023/03/16", "S2/abc", "S2/2023/03/15/nope", "S2/2023/03/15/S2A_20230315_a/B04.tif.aux.xml"} {
+		if _, err := os.Stat(filepath.Join(m.Dir, missing)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stat %s: %v, want ENOENT", missing, err)
+		}
+	}
+}
+
+func TestAttributes(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	item := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a")
+	cases := []struct {
+		path string
+		size int64
+		mode os.FileMode
+		time time.Time
+	}{
+		{item + "/B04.tif", bigSize, 0o444, *f.items["S2A_20230315_a"].Datetime},
+		{item + "/B08.tif", smallSize, 0o444, *f.items["S2A_20230315_a"].Datetime}, // no file:size: HEAD
+		{item + "/thumb.png", 50 << 10, 0o444, *f.items["S2A_20230315_a"].Datetime},
+		{item, -1, os.ModeDir | 0o555, *f.items["S2A_20230315_a"].Datetime},
+		{filepath.Join(m.Dir, "S2/2024/02/10/S2_null_dt"), -1, os.ModeDir | 0o555, *f.items["S2_null_dt"].Start},
+		{filepath.Join(m.Dir, "S2/2023/03"), -1, os.ModeDir | 0o555, *ts("2023-03-01T00:00:00Z")},
+	}
+	for _, c := range cases {
+		fi, err := os.Stat(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.size >= 0 && fi.Size() != c.size {
+			t.Errorf("%s: size %d, want %d", c.path, fi.Size(), c.size)
+		}
+		if fi.Mode() != c.mode {
+			t.Errorf("%s: mode %v, want %v", c.path, fi.Mode(), c.mode)
+		}
+		if !fi.ModTime().Equal(c.time) {
+			t.Errorf("%s: mtime %v, want %v", c.path, fi.ModTime().UTC(), c.time)
+		}
+	}
+	// Inode numbers are stable.
+	ino := func(p string) uint64 {
+		var st syscall.Stat_t
+		if err := syscall.Stat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	if a, b := ino(item+"/B04.tif"), ino(item+"/B08.tif"); a == b || a != ino(item+"/B04.tif") {
+		t.Errorf("inode numbers not stable/unique: %d %d", a, b)
+	}
+}
+
+func TestItemJSON(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	got, err := os.ReadFile(filepath.Join(m.Dir, "S2/2024/02/10/S2_null_dt/item.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(f.srv.STACURL + "collections/S2/items/S2_null_dt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	want, _ := io.ReadAll(resp.Body)
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("item.json is not JSON: %v\n%s", err, got)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("item.json differs from the API's item:\n%s\nwant\n%s", got, want)
+	}
+	if p := g.(map[string]any)["properties"].(map[string]any); p["datetime"] != nil {
+		t.Errorf("datetime = %v, want null as the API returned it", p["datetime"])
+	}
+}
+
+// dataGETs counts ranged GETs of asset bytes.
+func dataGETs(srv *fakestac.Server, path string) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.Path, path) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestContent(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	item := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a")
+	files := []struct {
+		name string
+		seed int
+		size int64
+	}{
+		{"B04.tif", 1, bigSize},
+		{"B08.tif", 2, smallSize},
+		{"thumb.png", 3, 50 << 10}, // the server ignores Range
+	}
+	for _, c := range files {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := os.ReadFile(filepath.Join(item, c.name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sha256.Sum256(got) != sha256.Sum256(ramp(c.seed, 0, c.size)) {
+				t.Fatalf("sha256 of %s differs (len %d, want %d)", c.name, len(got), c.size)
+			}
+			// cp, a real client, as a separate process.
+			dst := filepath.Join(t.TempDir(), c.name)
+			run(t, "cp", filepath.Join(item, c.name), dst)
+			if b, _ := os.ReadFile(dst); !bytes.Equal(b, got) {
+				t.Fatal("cp copy differs")
+			}
+		})
+	}
+	t.Run("random ranges", func(t *testing.T) {
+		fh, err := os.Open(filepath.Join(m.Dir, "S2/2023/03/15/S2B_20230315_b/B04.tif"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		rng := rand.New(rand.NewPCG(1, 2))
+		for range 300 {
+			off := rng.Int64N(bigSize)
+			n := 1 + rng.Int64N(300<<10)
+			buf := make([]byte, n)
+			k, err := fh.ReadAt(buf, off)
+			if err != nil && err != io.EOF {
+				t.Fatalf("ReadAt(%d, %d): %v", off, n, err)
+			}
+			if want := min(n, bigSize-off); int64(k) != want {
+				t.Fatalf("ReadAt(%d, %d) = %d bytes, want %d", off, n, k, want)
+			}
+			if !bytes.Equal(buf[:k], ramp(11, off, int64(k))) {
+				t.Fatalf("ReadAt(%d, %d): wrong bytes", off, n)
+			}
+		}
+	})
+}
+
+// dropPageCache asks the kernel to forget a file's cached pages, so the next
+// read reaches stacfs.
+func dropPageCache(t *testing.T, path string) {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if err := unix.Fadvise(int(fh.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSecondReadFromCache(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	path := filepath.Join(m.Dir, "S2/2024/01/01/S2A_20240101_c/B04.tif")
+	read := func() []byte {
+		fh, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		buf := make([]byte, 700<<10)
+		if _, err := fh.ReadAt(buf, 1<<20); err != nil {
+			t.Fatal(err)
+		}
+		return buf
+	}
+	first := read()
+	before := dataGETs(f.srv, "/data/")
+	if before == 0 {
+		t.Fatal("the first read made no request")
+	}
+	dropPageCache(t, path)
+	second := read()
+	if after := dataGETs(f.srv, "/data/"); after != before {
+		t.Errorf("second read of the same range made %d requests, want 0", after-before)
+	}
+	if !bytes.Equal(first, second) || !bytes.Equal(first, ramp(21, 1<<20, 700<<10)) {
+		t.Error("wrong bytes")
+	}
+}
+
+func TestConcurrentReadersShareOneRequest(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	path := filepath.Join(m.Dir, "S2/2024/06/07/S2_page_03/B04.tif")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	before := dataGETs(f.srv, "/data/")
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fh, err := os.Open(path)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer fh.Close()
+			<-start
+			buf := make([]byte, 4096)
+			if _, err := fh.ReadAt(buf, 2<<20); err != nil {
+				errs <- err
+				return
+			}
+			if !bytes.Equal(buf, ramp(103, 2<<20, 4096)) {
+				errs <- errors.New("wrong bytes")
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := dataGETs(f.srv, "/data/") - before; n != 1 {
+		t.Errorf("8 concurrent readers of one block made %d requests, want 1", n)
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	item := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a")
+	checks := map[string]error{
+		"write":  os.WriteFile(item+"/B04.tif", []byte("x"), 0o644),
+		"create": os.WriteFile(item+"/new.txt", []byte("x"), 0o644),
+		"mkdir":  os.Mkdir(item+"/sub", 0o755),
+		"remove": os.Remove(item + "/B08.tif"),
+		"rename": os.Rename(item+"/B08.tif", item+"/B09.tif"),
+		"chmod":  os.Chmod(item+"/B04.tif", 0o666),
+		"json":   os.WriteFile(item+"/item.json", []byte("{}"), 0o644),
+	}
+	for op, err := range checks {
+		if !errors.Is(err, syscall.EROFS) {
+			t.Errorf("%s: %v, want EROFS", op, err)
+		}
+	}
+}
+
+func TestFSTest(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	// Go's own file system conformance test, over a whole collection
+	// (including a server that ignores Range).
+	if err := fstest.TestFS(os.DirFS(filepath.Join(m.Dir, "S2/2023")),
+		"03/15/S2A_20230315_a/B04.tif", "03/15/S2B_20230315_b/item.json", "03/15/S2B_20230315_b/thumb.png"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPagingStyles(t *testing.T) {
+	styles := []struct {
+		name string
+		o    fakestac.Options
+	}{
+		{"token GET", fakestac.Options{Paging: fakestac.PagingToken, SearchGET: true}},
+		{"startRecord GET", fakestac.Options{Paging: fakestac.PagingStartRecord, SearchGET: true, NumberMatched: true}},
+		{"POST body", fakestac.Options{Paging: fakestac.PagingPOSTBody, SearchPOST: true}},
+		{"POST merge", fakestac.Options{Paging: fakestac.PagingPOSTMerge, SearchPOST: true}},
+		{"POST full", fakestac.Options{Paging: fakestac.PagingPOSTFull, SearchPOST: true}},
+	}
+	for _, s := range styles {
+		t.Run(s.name, func(t *testing.T) {
+			o := s.o
+			o.CollectionPage = 1
+			o.MaxLimit = 5
+			f := newFixture(t, o)
+			m := startMount(t, configFor(f.srv, ""))
+			if got := ls(t, m.Dir); len(got) != 3 {
+				t.Errorf("collections over 3 pages: %q", got)
+			}
+			if got := ls(t, filepath.Join(m.Dir, "S2/2024/06/07")); len(got) != 12 {
+				t.Errorf("items over pages of 5: got %d: %q", len(got), got)
+			}
+		})
+	}
+}
+
+func TestListingsCached(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	walk := func() []string {
+		var paths []string
+		err := filepath.WalkDir(filepath.Join(m.Dir, "S2"), func(p string, d os.DirEntry, err error) error {
+			paths = append(paths, p)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(paths)
+		return paths
+	}
+	first := walk()
+	n := f.srv.Count("/stac")
+	second := walk()
+	if d := f.srv.Count("/stac") - n; d != 0 {
+		t.Errorf("second walk made %d STAC requests, want 0", d)
+	}
+	if !reflect.DeepEqual(first, second) {
+		t.Error("listings differ between walks")
+	}
+}
+
+func TestConfiguredCollections(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, `collections = ["EOP:ESA:BIO"]`))
+	if got := ls(t, m.Dir); !reflect.DeepEqual(got, []string{"EOP:ESA:BIO/"}) {
+		t.Errorf("root = %q", got)
+	}
+}
+
+func TestAllCatalogsAtRoot(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	g := newFixture(t, fakestac.Options{})
+	cfg := configFor(f.srv, "") + "\n[catalogs.other]\nurl = \"" + g.srv.STACURL + "\"\n"
+	m := startMount(t, cfg, "--log-level", "info")
+	if got := ls(t, m.Dir); !reflect.DeepEqual(got, []string{"fake/", "other/"}) {
+		t.Errorf("root = %q", got)
+	}
+	if got := ls(t, filepath.Join(m.Dir, "other/S2/2023/03/15")); len(got) != 2 {
+		t.Errorf("other/S2/2023/03/15 = %q", got)
+	}
+}
+
+func TestExternalUnmount(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	ls(t, m.Dir)
+	if err := syscall.Unmount(m.Dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-m.done:
+		m.done <- err
+		if err != nil {
+			t.Fatalf("exit after external unmount: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("stacfs did not exit after an external unmount")
+	}
+}
