@@ -1,0 +1,141 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// maxBody bounds the body of a STAC API response (a variable so tests can lower it).
+var maxBody int64 = 64 << 20
+
+// Client does HTTP for one catalog: STAC API calls and asset reads.
+type Client struct {
+	HTTP      *http.Client // nil -> a default client with sensible timeouts and MaxIdleConnsPerHost >= 16
+	UserAgent string       // default "stacfs"
+	Header    http.Header  // extra headers for STAC API calls only (not asset reads)
+}
+
+// NewHTTPClient returns the http.Client used when Client.HTTP is nil: a Transport cloned
+// from http.DefaultTransport with 32 idle connections per host, HTTP/2 attempted, a 30 s
+// bound on waiting for response headers, and no overall timeout (asset streams can be
+// long; bound them with contexts). Callers that wrap the transport (auth) can start here.
+func NewHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	t.ForceAttemptHTTP2 = true
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return &http.Client{Transport: t}
+}
+
+// defaultHTTP is shared by every Client without its own http.Client, so connections are
+// pooled across catalogs.
+var defaultHTTP = sync.OnceValue(NewHTTPClient)
+
+func (c *Client) httpClient() *http.Client {
+	if c != nil && c.HTTP != nil {
+		return c.HTTP
+	}
+	return defaultHTTP()
+}
+
+func (c *Client) userAgent() string {
+	if c != nil && c.UserAgent != "" {
+		return c.UserAgent
+	}
+	return "stacfs"
+}
+
+// do sends req with the User-Agent set and redacts URLs in transport errors.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", c.userAgent())
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, redactErr(err)
+	}
+	return resp, nil
+}
+
+// statusError builds the *StatusError for a non-2xx resp, reading (a prefix of) its body
+// and closing it.
+func statusError(resp *http.Response) *StatusError {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	drainClose(resp.Body)
+	u := ""
+	method := ""
+	if resp.Request != nil {
+		method = resp.Request.Method
+		if resp.Request.URL != nil {
+			u = RedactURL(resp.Request.URL.String())
+		}
+	}
+	return &StatusError{Method: method, URL: u, Code: resp.StatusCode, Body: string(b)}
+}
+
+// drainClose reads what is left of a body, up to a bound, so the connection can be reused,
+// then closes it. A longer remainder is cheaper to abandon with the connection.
+func drainClose(body io.ReadCloser) {
+	_, _ = io.CopyN(io.Discard, body, 64<<10)
+	_ = body.Close()
+}
+
+// stacRequest describes one STAC API call: the method, the absolute URL, the JSON body
+// (POST only) and headers given by a link.
+type stacRequest struct {
+	method string
+	url    string
+	body   []byte
+	header http.Header
+}
+
+// key identifies a request for loop detection: the same method, URL and body twice means
+// the server is sending us in circles.
+func (r stacRequest) key() string {
+	return r.method + "\n" + r.url + "\n" + string(r.body)
+}
+
+// stac performs a STAC API call and returns the body (bounded by maxBody) and the URL of
+// the document (after redirects), against which relative links resolve.
+func (c *Client) stac(ctx context.Context, r stacRequest) ([]byte, *url.URL, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", r.method, RedactURL(r.url), redactErr(err))
+	}
+	req.Header.Set("Accept", "application/geo+json, application/json")
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c != nil {
+		for k, vs := range c.Header {
+			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+		}
+	}
+	for k, vs := range r.header {
+		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, nil, statusError(resp)
+	}
+	defer drainClose(resp.Body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: read body: %w", r.method, RedactURL(r.url), redactErr(err))
+	}
+	if int64(len(b)) > maxBody {
+		return nil, nil, fmt.Errorf("%s %s: body larger than %d bytes: %w", r.method, RedactURL(r.url), maxBody, ErrBadResponse)
+	}
+	return b, resp.Request.URL, nil
+}
