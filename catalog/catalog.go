@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/stacfs/stacfs/cache"
@@ -98,6 +99,10 @@ type Catalog struct {
 	items  *memo[string, []*Item]
 	stats  *memo[string, remote.Info]
 	itemID *memo[string, remote.Item]
+
+	mu       sync.Mutex       // protects the following
+	streamed map[string]int64 // sizes learnt by reading streams whole, by URL
+	streams  *simplelru.LRU[string, *Stream]
 }
 
 // New returns the catalog served by src, with asset bytes from rd.
@@ -122,6 +127,7 @@ func New(src Source, rd Reader, o Options) *Catalog {
 		log = slog.Default()
 	}
 	log = log.With("catalog", o.Name)
+	streams, _ := simplelru.NewLRU(keptStreams, func(_ string, s *Stream) { s.evict() })
 	return &Catalog{
 		src: src, rd: rd, o: o, log: log,
 		colls:  newMemo[string, []Collection](o.TTL, o.Timeout, o.Now),
@@ -129,6 +135,9 @@ func New(src Source, rd Reader, o Options) *Catalog {
 		items:  newMemo[string, []*Item](o.TTL, o.Timeout, o.Now),
 		stats:  newMemo[string, remote.Info](o.TTL, o.Timeout, o.Now),
 		itemID: newMemo[string, remote.Item](o.TTL, o.Timeout, o.Now),
+
+		streamed: map[string]int64{},
+		streams:  streams,
 	}
 }
 
@@ -437,8 +446,21 @@ func (c *Catalog) Size(ctx context.Context, a *remote.Asset) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if info.Size < 0 {
+		u, _ := AssetURL(a)
+		c.mu.Lock()
+		n, ok := c.streamed[u]
+		c.mu.Unlock()
+		if ok {
+			return n, nil
+		}
+	}
 	return info.Size, nil
 }
+
+// ErrUnknownSize means an asset's size is known neither from the item nor
+// from the server: it can only be read as a stream (OpenStream).
+var ErrUnknownSize = errors.New("size unknown")
 
 // Object returns an asset as a cache object: its key holds the URL (without
 // query) and the version seen now, so a changed asset never mixes with old
@@ -456,8 +478,8 @@ func (c *Catalog) Object(ctx context.Context, a *remote.Asset) (cache.Object, er
 	if size < 0 {
 		size = a.Size
 	}
-	if size < 0 {
-		return cache.Object{}, fmt.Errorf("%s: %w: size unknown", remote.RedactURL(u), remote.ErrBadResponse)
+	if size < 0 || (!info.Ranges && info.Size < 0) {
+		return cache.Object{}, fmt.Errorf("%s: %w", remote.RedactURL(u), ErrUnknownSize)
 	}
 	etag := info.ETag
 	return cache.Object{

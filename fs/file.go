@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,6 +27,8 @@ type assetFile struct {
 	asset *remote.Asset
 	path  string
 	mtime time.Time
+
+	shown atomic.Int64 // the size last reported to the kernel
 }
 
 var _ = (fusefs.NodeGetattrer)((*assetFile)(nil))
@@ -40,8 +43,9 @@ func (a *assetFile) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
 		return a.fs.fail("stat", a.path, err)
 	}
 	if size < 0 {
-		size = 0
+		size = 0 // unknown until the file is read whole
 	}
+	a.shown.Store(size)
 	out.Mode = a.mode()
 	out.Nlink = 1
 	out.Ino = ino(a.path)
@@ -52,9 +56,21 @@ func (a *assetFile) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
 	return 0
 }
 
+// volatile reports whether the size shown is a placeholder (unknown until
+// the file is read whole): the kernel must then not cache attributes, so
+// that it sees the real size as soon as it is known.
+func (a *assetFile) volatile(ctx context.Context) bool {
+	size, err := a.cat.Size(ctx, a.asset)
+	return err != nil || size < 0
+}
+
 // Getattr implements fusefs.NodeGetattrer.
 func (a *assetFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	return a.fill(ctx, &out.Attr)
+	errno := a.fill(ctx, &out.Attr)
+	if errno == 0 && a.volatile(ctx) {
+		out.SetTimeout(0)
+	}
+	return errno
 }
 
 // Setattr implements fusefs.NodeSetattrer: the file system is read-only.
@@ -69,10 +85,52 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, 
 		return nil, 0, syscall.EROFS
 	}
 	obj, err := a.cat.Object(ctx, a.asset)
+	if errors.Is(err, catalog.ErrUnknownSize) {
+		// No length, no Range: read it whole as it arrives. Direct I/O,
+		// because the kernel must not trust the size it has (0).
+		st, err := a.cat.OpenStream(a.asset)
+		if err != nil {
+			return nil, 0, a.fs.fail("open", a.path, err)
+		}
+		if st.Done() && st.Size() == a.shown.Load() {
+			// Spooled whole earlier, and the kernel knows the size.
+			return &streamHandle{file: a, st: st}, fuse.FOPEN_KEEP_CACHE, 0
+		}
+		return &streamHandle{file: a, st: st}, fuse.FOPEN_DIRECT_IO, 0
+	}
 	if err != nil {
 		return nil, 0, a.fs.fail("open", a.path, err)
 	}
 	return &assetHandle{file: a, obj: obj}, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// streamHandle is an open asset of unknown length, read as one stream.
+type streamHandle struct {
+	file *assetFile
+	st   *catalog.Stream
+}
+
+var _ = (fusefs.FileReader)((*streamHandle)(nil))
+var _ = (fusefs.FileReleaser)((*streamHandle)(nil))
+
+// Read implements fusefs.FileReader.
+func (h *streamHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := h.st.ReadAt(ctx, dest, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, h.file.fs.fail("read", h.file.path, err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+// Release implements fusefs.FileReleaser.
+func (h *streamHandle) Release(context.Context) syscall.Errno {
+	if h.st.Done() {
+		// The size is known now: let the kernel forget the 0 it holds.
+		// Not from inside the operation: notifications must not wait on it.
+		go h.file.NotifyContent(0, 0)
+	}
+	h.st.Close()
+	return 0
 }
 
 // assetHandle is an open asset file.

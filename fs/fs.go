@@ -202,6 +202,9 @@ func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fus
 	if errno := c.node.fill(ctx, &out.Attr); errno != 0 {
 		return nil, errno
 	}
+	if v, ok := c.node.(interface{ volatile(context.Context) bool }); ok && v.volatile(ctx) {
+		out.SetAttrTimeout(0)
+	}
 	return d.NewInode(ctx, c.node, fusefs.StableAttr{Mode: c.node.mode(), Ino: ino(p)}), 0
 }
 

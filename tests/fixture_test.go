@@ -67,7 +67,7 @@ func newFixture(t *testing.T, o fakestac.Options) *fixture {
 		return fakestac.Item{
 			ID: id, Collection: "EOP:ESA:BIO", Datetime: dt, Start: start, End: end,
 			Assets: map[string]fakestac.Asset{
-				"enclosure_tiff":      {Path: dir + "measurement/bio_abs.tiff", Size: smallSize, Seed: seed, FileSize: true},
+				"enclosure_tiff":      {Path: dir + "measurement/bio_abs.tiff", Size: 20000, Seed: seed, FileSize: true},
 				"enclosure_annot_xml": {Path: dir + "annotation/bio_annot.xml", Size: 4000, Seed: seed + 1, FileSize: true},
 				"quicklook_png":       {Path: dir + "preview/bio_ql.png", Size: 3000, Seed: seed + 2, FileSize: true},
 				"product":             {Path: "/data/zipper/" + id + ".zip", Size: 9000, Seed: seed + 3, NoLength: true},

@@ -1,0 +1,234 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/stacfs/stacfs/remote"
+)
+
+// Streamer opens an object as one stream (GET without Range).
+type Streamer interface {
+	Open(ctx context.Context, url string) (io.ReadCloser, remote.Info, error)
+}
+
+// streamAttempts bounds how often a stream is restarted after a failure.
+const streamAttempts = 5
+
+// Stream is an asset served without a length and without Range support
+// (ESA's on-the-fly product zip): it is read once, whole, into an unlinked
+// spool file, and readers are served from there as the bytes arrive. A
+// transfer cut short starts again and skips the bytes already spooled.
+type Stream struct {
+	// read only after start
+	url    string
+	cancel context.CancelFunc
+	f      *os.File
+	onDone func(size int64)
+
+	mu      sync.Mutex // protects the following
+	cond    *sync.Cond // signalled when n, done or err change
+	n       int64      // bytes spooled
+	done    bool       // the whole object is spooled
+	err     error      // the download failed for good
+	refs    int        // open handles
+	evicted bool       // dropped from the catalog's streams
+}
+
+// keptStreams is how many streams a catalog keeps, so that a second reader
+// of the same asset (or the same reader opening it again) fetches nothing.
+const keptStreams = 16
+
+// OpenStream returns the stream of an asset: one already under way or
+// spooled (shared), else a new one read whole in the background. The
+// caller closes it.
+func (c *Catalog) OpenStream(a *remote.Asset) (*Stream, error) {
+	u, err := AssetURL(a)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.streams.Get(u); ok {
+		s.mu.Lock()
+		failed := s.err != nil
+		if !failed {
+			s.refs++
+		}
+		s.mu.Unlock()
+		if !failed {
+			return s, nil
+		}
+		c.streams.Remove(u)
+	}
+	st, ok := c.rd.(Streamer)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w: cannot stream", remote.RedactURL(u), remote.ErrBadResponse)
+	}
+	f, err := os.CreateTemp("", "stacfs-stream-*")
+	if err != nil {
+		return nil, fmt.Errorf("spool: %w", err)
+	}
+	os.Remove(f.Name()) // unlinked: gone when closed, even after a crash
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Stream{url: u, cancel: cancel, f: f, refs: 1, onDone: func(n int64) {
+		c.mu.Lock()
+		c.streamed[u] = n
+		c.mu.Unlock()
+	}}
+	s.cond = sync.NewCond(&s.mu)
+	c.streams.Add(u, s)
+	go s.run(ctx, st, c)
+	return s, nil
+}
+
+func (s *Stream) run(ctx context.Context, st Streamer, c *Catalog) {
+	var err error
+	for attempt := range streamAttempts {
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			case <-ctx.Done():
+				s.finish(ctx.Err())
+				return
+			}
+			c.log.Warn("stream cut short; starting again", "url", remote.RedactURL(s.url), "attempt", attempt+1, "err", err)
+		}
+		if err = s.fetch(ctx, st); err == nil {
+			s.finish(nil)
+			return
+		}
+		if ctx.Err() != nil || errors.Is(err, remote.ErrNotFound) || errors.Is(err, remote.ErrDenied) {
+			break
+		}
+	}
+	s.finish(err)
+}
+
+// fetch reads the object from the start, appending what goes beyond the
+// bytes already spooled.
+func (s *Stream) fetch(ctx context.Context, st Streamer) error {
+	body, _, err := st.Open(ctx, s.url)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	s.mu.Lock()
+	have := s.n
+	s.mu.Unlock()
+	if _, err := io.CopyN(io.Discard, body, have); err != nil {
+		return fmt.Errorf("stream %s: %w", remote.RedactURL(s.url), io.ErrUnexpectedEOF)
+	}
+	buf := make([]byte, 256<<10)
+	for {
+		k, rerr := body.Read(buf)
+		if k > 0 {
+			if _, werr := s.f.WriteAt(buf[:k], have); werr != nil {
+				return fmt.Errorf("spool: %w", werr)
+			}
+			have += int64(k)
+			s.mu.Lock()
+			s.n = have
+			s.cond.Broadcast()
+			s.mu.Unlock()
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("stream %s: %w", remote.RedactURL(s.url), rerr)
+		}
+	}
+}
+
+func (s *Stream) finish(err error) {
+	s.mu.Lock()
+	if err == nil {
+		s.done = true
+	} else {
+		s.err = err
+	}
+	n := s.n
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	if err == nil && s.onDone != nil {
+		s.onDone(n)
+	}
+}
+
+// ReadAt waits until the bytes at [off, off+len(p)) are spooled (or the
+// object ends) and copies them; io.EOF at the end as io.ReaderAt.
+func (s *Stream) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	s.mu.Lock()
+	for !s.done && s.err == nil && s.n < off+int64(len(p)) && ctx.Err() == nil {
+		s.cond.Wait()
+	}
+	n, done, err := s.n, s.done, s.err
+	s.mu.Unlock()
+	if n < off+int64(len(p)) && !done {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return 0, err
+	}
+	if off >= n {
+		return 0, io.EOF
+	}
+	k, rerr := s.f.ReadAt(p[:min(int64(len(p)), n-off)], off)
+	if rerr == nil && k < len(p) {
+		rerr = io.EOF
+	}
+	return k, rerr
+}
+
+// Done reports whether the whole object is spooled.
+func (s *Stream) Done() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.done
+}
+
+// Size returns the bytes spooled so far: the object's size once Done.
+func (s *Stream) Size() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+// Close releases the caller's hold. The spool is dropped when the catalog
+// no longer keeps the stream and nobody holds it; a download nobody waits
+// for goes on only while the catalog keeps it.
+func (s *Stream) Close() error {
+	s.mu.Lock()
+	s.refs--
+	drop := s.refs <= 0 && s.evicted
+	s.mu.Unlock()
+	if drop {
+		s.cancel()
+		return s.f.Close()
+	}
+	return nil
+}
+
+// evict is called when the catalog stops keeping the stream.
+func (s *Stream) evict() {
+	s.mu.Lock()
+	s.evicted = true
+	drop := s.refs <= 0
+	s.mu.Unlock()
+	if drop {
+		s.cancel()
+		s.f.Close()
+	}
+}
