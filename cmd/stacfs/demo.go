@@ -13,9 +13,11 @@ const demoHelp = `stacfs demo: the built-in demo catalog is mounted on %[1]s
 
 Try, in another shell:
   ls %[1]s
-  ls -l %[1]s/sentinel-2-l2a-demo/*/*/*/*/
-  gdalinfo %[1]s/sentinel-2-l2a-demo/<YYYY>/<MM>/<DD>/<item>/B04.tif
-  cat %[1]s/sentinel-2-l2a-demo/<YYYY>/<MM>/<DD>/<item>/item.json
+  ls -l %[1]s/sentinel-2-l2a-demo/2023/04/15/S2A_31UFS_20230415_0_L2A/
+  gdalinfo %[1]s/sentinel-2-l2a-demo/2023/04/15/S2A_31UFS_20230415_0_L2A/B04.tif
+  gdal_translate -srcwin 0 0 256 256 %[1]s/sentinel-2-l2a-demo/2023/04/15/S2A_31UFS_20230415_0_L2A/B04.tif /tmp/window.tif
+  ls -R %[1]s/BiomassLevel1b-demo/2025/07/03
+  cat %[1]s/terrascope-demo/2024/03/15/*/item.json
 
 Press Ctrl-C to unmount.
 `
