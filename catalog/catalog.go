@@ -22,7 +22,6 @@ package catalog
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -33,7 +32,6 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/remote"
 )
 
@@ -97,12 +95,13 @@ type Catalog struct {
 	colls  *memo[string, []Collection]
 	dates  *memo[string, []int] // key: collection "\x00" [year [month]]
 	items  *memo[string, []*Item]
-	stats  *memo[string, remote.Info]
+	stats  *memo[string, remote.Info] // by assetID
 	itemID *memo[string, remote.Item]
 
-	mu       sync.Mutex       // protects the following
-	streamed map[string]int64 // sizes learnt by reading streams whole, by URL
-	streams  *simplelru.LRU[string, *Stream]
+	mu       sync.Mutex                      // protects the following
+	streamed map[string]int64                // sizes learnt by reading streams whole, by assetID
+	streams  *simplelru.LRU[string, *Stream] // by assetID
+	hrefs    map[string]string               // fresher asset URLs (re-signed), by assetID
 }
 
 // New returns the catalog served by src, with asset bytes from rd.
@@ -137,6 +136,7 @@ func New(src Source, rd Reader, o Options) *Catalog {
 		itemID: newMemo[string, remote.Item](o.TTL, o.Timeout, o.Now),
 
 		streamed: map[string]int64{},
+		hrefs:    map[string]string{},
 		streams:  streams,
 	}
 }
@@ -389,113 +389,6 @@ func (c *Catalog) Items(ctx context.Context, col Collection, year, month, day in
 		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 		return out, nil
 	})
-}
-
-// ErrNoURL means an asset has no href that can be read over HTTP.
-var ErrNoURL = errors.New("asset has no http(s) href")
-
-// AssetURL returns the URL that an asset's bytes are read from: its href
-// when it is http(s), else an http(s) alternate (alternate-assets
-// extension), preferring "download".
-func AssetURL(a *remote.Asset) (string, error) {
-	if isHTTP(a.Href) {
-		return a.Href, nil
-	}
-	if h := a.Alternates["download"]; isHTTP(h) {
-		return h, nil
-	}
-	keys := make([]string, 0, len(a.Alternates))
-	for k := range a.Alternates {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if isHTTP(a.Alternates[k]) {
-			return a.Alternates[k], nil
-		}
-	}
-	return "", fmt.Errorf("asset %q (%s): %w", a.Key, remote.RedactURL(a.Href), ErrNoURL)
-}
-
-func isHTTP(s string) bool {
-	return len(s) > 7 && (s[:7] == "http://" || (len(s) > 8 && s[:8] == "https://"))
-}
-
-// Stat returns what the server says of an asset (size, version), cached.
-func (c *Catalog) Stat(ctx context.Context, a *remote.Asset) (remote.Info, error) {
-	u, err := AssetURL(a)
-	if err != nil {
-		return remote.Info{}, err
-	}
-	return c.stats.get(ctx, u, func(ctx context.Context) (remote.Info, error) {
-		info, err := c.rd.Stat(ctx, u)
-		if err != nil {
-			return info, fmt.Errorf("stat %s: %w", remote.RedactURL(u), err)
-		}
-		return info, nil
-	})
-}
-
-// Size returns an asset's size: file:size when the item gives it, else what
-// the server says (cached). It is -1 when neither knows.
-func (c *Catalog) Size(ctx context.Context, a *remote.Asset) (int64, error) {
-	if a.Size >= 0 {
-		return a.Size, nil
-	}
-	info, err := c.Stat(ctx, a)
-	if err != nil {
-		return 0, err
-	}
-	if info.Size < 0 {
-		u, _ := AssetURL(a)
-		c.mu.Lock()
-		n, ok := c.streamed[u]
-		c.mu.Unlock()
-		if ok {
-			return n, nil
-		}
-	}
-	return info.Size, nil
-}
-
-// ErrUnknownSize means an asset's size is known neither from the item nor
-// from the server: it can only be read as a stream (OpenStream).
-var ErrUnknownSize = errors.New("size unknown")
-
-// Object returns an asset as a cache object: its key holds the URL (without
-// query) and the version seen now, so a changed asset never mixes with old
-// blocks.
-func (c *Catalog) Object(ctx context.Context, a *remote.Asset) (cache.Object, error) {
-	u, err := AssetURL(a)
-	if err != nil {
-		return cache.Object{}, err
-	}
-	info, err := c.Stat(ctx, a)
-	if err != nil {
-		return cache.Object{}, err
-	}
-	size := info.Size
-	if size < 0 {
-		size = a.Size
-	}
-	if size < 0 || (!info.Ranges && info.Size < 0) {
-		return cache.Object{}, fmt.Errorf("%s: %w", remote.RedactURL(u), ErrUnknownSize)
-	}
-	etag := info.ETag
-	return cache.Object{
-		Key:  remote.RedactURL(u) + "\x00" + info.Version(),
-		Size: size,
-		Src: sourceFunc(func(ctx context.Context, p []byte, off int64) (int, error) {
-			return c.rd.ReadAt(ctx, u, p, off, etag)
-		}),
-	}, nil
-}
-
-// sourceFunc adapts a function to cache.Source.
-type sourceFunc func(ctx context.Context, p []byte, off int64) (int, error)
-
-func (f sourceFunc) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	return f(ctx, p, off)
 }
 
 // parallel runs fn(0..n-1) with at most Options.Parallel at once and

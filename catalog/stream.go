@@ -47,14 +47,15 @@ const keptStreams = 16
 // OpenStream returns the stream of an asset: one already under way or
 // spooled (shared), else a new one read whole in the background. The
 // caller closes it.
-func (c *Catalog) OpenStream(a *remote.Asset) (*Stream, error) {
-	u, err := AssetURL(a)
+func (c *Catalog) OpenStream(it *Item, a *remote.Asset) (*Stream, error) {
+	u, err := c.url(it, a)
 	if err != nil {
 		return nil, err
 	}
+	id := assetID(it, a)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if s, ok := c.streams.Get(u); ok {
+	if s, ok := c.streams.Get(id); ok {
 		s.mu.Lock()
 		failed := s.err != nil
 		if !failed {
@@ -64,7 +65,7 @@ func (c *Catalog) OpenStream(a *remote.Asset) (*Stream, error) {
 		if !failed {
 			return s, nil
 		}
-		c.streams.Remove(u)
+		c.streams.Remove(id)
 	}
 	st, ok := c.rd.(Streamer)
 	if !ok {
@@ -78,11 +79,11 @@ func (c *Catalog) OpenStream(a *remote.Asset) (*Stream, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Stream{url: u, cancel: cancel, f: f, refs: 1, onDone: func(n int64) {
 		c.mu.Lock()
-		c.streamed[u] = n
+		c.streamed[id] = n
 		c.mu.Unlock()
 	}}
 	s.cond = sync.NewCond(&s.mu)
-	c.streams.Add(u, s)
+	c.streams.Add(id, s)
 	go s.run(ctx, st, c)
 	return s, nil
 }

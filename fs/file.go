@@ -24,6 +24,7 @@ type assetFile struct {
 	fusefs.Inode
 	fs    *FS
 	cat   *catalog.Catalog
+	item  *catalog.Item
 	asset *remote.Asset
 	path  string
 	mtime time.Time
@@ -38,7 +39,7 @@ var _ = (fusefs.NodeSetattrer)((*assetFile)(nil))
 func (a *assetFile) mode() uint32 { return syscall.S_IFREG | 0o444 }
 
 func (a *assetFile) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
-	size, err := a.cat.Size(ctx, a.asset)
+	size, err := a.cat.Size(ctx, a.item, a.asset)
 	if err != nil {
 		return a.fs.fail("stat", a.path, err)
 	}
@@ -60,7 +61,7 @@ func (a *assetFile) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
 // the file is read whole): the kernel must then not cache attributes, so
 // that it sees the real size as soon as it is known.
 func (a *assetFile) volatile(ctx context.Context) bool {
-	size, err := a.cat.Size(ctx, a.asset)
+	size, err := a.cat.Size(ctx, a.item, a.asset)
 	return err != nil || size < 0
 }
 
@@ -84,11 +85,11 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, 
 	if flags&writeFlags != 0 {
 		return nil, 0, syscall.EROFS
 	}
-	obj, err := a.cat.Object(ctx, a.asset)
+	obj, err := a.cat.Object(ctx, a.item, a.asset)
 	if errors.Is(err, catalog.ErrUnknownSize) {
 		// No length, no Range: read it whole as it arrives. Direct I/O,
 		// because the kernel must not trust the size it has (0).
-		st, err := a.cat.OpenStream(a.asset)
+		st, err := a.cat.OpenStream(a.item, a.asset)
 		if err != nil {
 			return nil, 0, a.fs.fail("open", a.path, err)
 		}

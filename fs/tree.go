@@ -125,7 +125,7 @@ func (d itemDir) list(context.Context) ([]child, error) {
 		case c.Dir:
 			nd = &dir{fs: d.fs, path: p, mtime: d.item.Time, l: itemDir{d.fs, d.cat, d.item, c, p}}
 		case c.Asset != nil:
-			nd = &assetFile{fs: d.fs, cat: d.cat, asset: c.Asset, path: p, mtime: d.item.Time}
+			nd = &assetFile{fs: d.fs, cat: d.cat, item: d.item, asset: c.Asset, path: p, mtime: d.item.Time}
 		default:
 			nd = &jsonFile{data: c.JSON, path: p, mtime: d.item.Time}
 		}

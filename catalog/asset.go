@@ -1,0 +1,187 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/remote"
+)
+
+// ErrNoURL means an asset has no href that can be read over HTTP.
+var ErrNoURL = errors.New("asset has no http(s) href")
+
+// ErrUnknownSize means an asset's size is known neither from the item nor
+// from the server: it can only be read as a stream (OpenStream).
+var ErrUnknownSize = errors.New("size unknown")
+
+// AssetURL returns the URL that an asset's bytes are read from: its href
+// when it is http(s), else an http(s) alternate (alternate-assets
+// extension), preferring "download".
+func AssetURL(a *remote.Asset) (string, error) {
+	if isHTTP(a.Href) {
+		return a.Href, nil
+	}
+	if h := a.Alternates["download"]; isHTTP(h) {
+		return h, nil
+	}
+	keys := make([]string, 0, len(a.Alternates))
+	for k := range a.Alternates {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if isHTTP(a.Alternates[k]) {
+			return a.Alternates[k], nil
+		}
+	}
+	return "", fmt.Errorf("asset %q (%s): %w", a.Key, remote.RedactURL(a.Href), ErrNoURL)
+}
+
+func isHTTP(s string) bool {
+	return len(s) > 7 && (s[:7] == "http://" || (len(s) > 8 && s[:8] == "https://"))
+}
+
+// assetID names an asset independently of its (possibly re-signed) URL.
+func assetID(it *Item, a *remote.Asset) string {
+	return it.Collection + "\x00" + it.ID + "\x00" + a.Key
+}
+
+// url returns the URL to read an asset from: a re-signed one when the
+// catalog has fetched the item again, else the item's own.
+func (c *Catalog) url(it *Item, a *remote.Asset) (string, error) {
+	c.mu.Lock()
+	u, ok := c.hrefs[assetID(it, a)]
+	c.mu.Unlock()
+	if ok {
+		return u, nil
+	}
+	return AssetURL(a)
+}
+
+// renew fetches the item again for a fresh href of the asset (presigned and
+// SAS URLs expire), after a read was refused with old. It returns the new
+// URL, or an error when the item gives the same one.
+func (c *Catalog) renew(ctx context.Context, it *Item, a *remote.Asset, old string) (string, error) {
+	fresh, err := c.src.Item(ctx, it.Collection, it.ID)
+	if err != nil {
+		return "", fmt.Errorf("renew asset URL of %s/%s: %w", it.Collection, it.ID, err)
+	}
+	for i := range fresh.Assets {
+		if fresh.Assets[i].Key != a.Key {
+			continue
+		}
+		u, err := AssetURL(&fresh.Assets[i])
+		if err != nil {
+			return "", err
+		}
+		if u == old {
+			return "", fmt.Errorf("renew asset URL of %s/%s %q: the item gives the same URL", it.Collection, it.ID, a.Key)
+		}
+		c.mu.Lock()
+		c.hrefs[assetID(it, a)] = u
+		c.mu.Unlock()
+		c.log.Info("asset URL renewed", "collection", it.Collection, "item", it.ID, "asset", a.Key)
+		return u, nil
+	}
+	return "", fmt.Errorf("renew asset URL of %s/%s: asset %q is gone: %w", it.Collection, it.ID, a.Key, remote.ErrNotFound)
+}
+
+// withURL runs op with the asset's URL; when the server refuses it
+// (401/403: an expired presigned URL), it renews the URL once and runs op
+// again, transparently to the reader.
+func (c *Catalog) withURL(ctx context.Context, it *Item, a *remote.Asset, op func(u string) error) error {
+	u, err := c.url(it, a)
+	if err != nil {
+		return err
+	}
+	err = op(u)
+	if !errors.Is(err, remote.ErrDenied) {
+		return err
+	}
+	nu, rerr := c.renew(ctx, it, a, u)
+	if rerr != nil {
+		c.log.Debug("asset URL not renewed", "err", rerr)
+		return err
+	}
+	return op(nu)
+}
+
+// Stat returns what the server says of an asset (size, version), cached.
+func (c *Catalog) Stat(ctx context.Context, it *Item, a *remote.Asset) (remote.Info, error) {
+	return c.stats.get(ctx, assetID(it, a), func(ctx context.Context) (remote.Info, error) {
+		var info remote.Info
+		err := c.withURL(ctx, it, a, func(u string) error {
+			var err error
+			if info, err = c.rd.Stat(ctx, u); err != nil {
+				return fmt.Errorf("stat %s: %w", remote.RedactURL(u), err)
+			}
+			return nil
+		})
+		return info, err
+	})
+}
+
+// Size returns an asset's size: file:size when the item gives it, else what
+// the server says (cached). It is -1 when neither knows.
+func (c *Catalog) Size(ctx context.Context, it *Item, a *remote.Asset) (int64, error) {
+	if a.Size >= 0 {
+		return a.Size, nil
+	}
+	c.mu.Lock()
+	n, ok := c.streamed[assetID(it, a)]
+	c.mu.Unlock()
+	if ok {
+		return n, nil
+	}
+	info, err := c.Stat(ctx, it, a)
+	if err != nil {
+		return 0, err
+	}
+	return info.Size, nil
+}
+
+// Object returns an asset as a cache object: its key holds the URL (without
+// query) and the version seen now, so a changed asset never mixes with old
+// blocks. It fails with ErrUnknownSize for an asset that can only be
+// streamed.
+func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.Object, error) {
+	u, err := c.url(it, a)
+	if err != nil {
+		return cache.Object{}, err
+	}
+	info, err := c.Stat(ctx, it, a)
+	if err != nil {
+		return cache.Object{}, err
+	}
+	size := info.Size
+	if size < 0 {
+		size = a.Size
+	}
+	if size < 0 || (!info.Ranges && info.Size < 0) {
+		return cache.Object{}, fmt.Errorf("%s: %w", remote.RedactURL(u), ErrUnknownSize)
+	}
+	etag := info.ETag
+	return cache.Object{
+		Key:  remote.RedactURL(u) + "\x00" + info.Version(),
+		Size: size,
+		Src: sourceFunc(func(ctx context.Context, p []byte, off int64) (int, error) {
+			var n int
+			err := c.withURL(ctx, it, a, func(u string) error {
+				var err error
+				n, err = c.rd.ReadAt(ctx, u, p, off, etag)
+				return err
+			})
+			return n, err
+		}),
+	}, nil
+}
+
+// sourceFunc adapts a function to cache.Source.
+type sourceFunc func(ctx context.Context, p []byte, off int64) (int, error)
+
+func (f sourceFunc) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return f(ctx, p, off)
+}
