@@ -3,6 +3,7 @@ package fakestac
 import (
 	"bytes"
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"time"
@@ -83,6 +84,39 @@ type Asset struct {
 	NoETag bool
 	// Alternates are alternate.<name>.href values, verbatim (alternate-assets extension).
 	Alternates map[string]string
+
+	// HrefFunc, when set, gives the href each time the asset is rendered (overriding Href
+	// and Path), e.g. a freshly presigned URL.
+	HrefFunc func(RenderContext) string
+	// AlternateFuncs give alternate.<name>.href each time the asset is rendered; an empty
+	// result leaves that alternate out. They override Alternates of the same name.
+	AlternateFuncs map[string]func(RenderContext) string
+}
+
+// RenderContext is the request an item is rendered for (see Asset.HrefFunc).
+type RenderContext struct {
+	// Request is the HTTP request being answered (search, item list or single item).
+	Request *http.Request
+	// Single is true for GET /collections/{c}/items/{id}.
+	Single bool
+}
+
+// AddAsset serves the bytes of a at a.Path without adding anything to the catalog (for a
+// download host or an object store whose hrefs are set explicitly on the catalog's items).
+func (s *Server) AddAsset(a Asset) {
+	if a.Path == "" {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gen, mod := 0, baseModTime
+	if old := s.assets[a.Path]; old != nil {
+		gen, mod = old.gen+1, old.mod.Add(time.Hour)
+		if sameBytes(old, a) {
+			gen, mod = old.gen, old.mod
+		}
+	}
+	s.assets[a.Path] = newAsset(a, gen, mod)
 }
 
 // AddItem adds it, or replaces the item with the same collection and ID, and serves the
@@ -139,6 +173,7 @@ func cloneItem(it Item) Item {
 	for k, a := range it.Assets {
 		a.Roles = slices.Clone(a.Roles)
 		a.Alternates = maps.Clone(a.Alternates)
+		a.AlternateFuncs = maps.Clone(a.AlternateFuncs)
 		assets[k] = a
 	}
 	it.Assets = assets

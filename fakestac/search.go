@@ -357,7 +357,12 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	all := s.find(q, tr)
+	for _, c := range q.Collections {
+		if s.refuseCollection(w, r, c) {
+			return
+		}
+	}
+	all := s.find(r, q, tr)
 	page := window(all, off, limit)
 	searchURL := s.STACURL + "search"
 	links := []link{{Rel: "root", Type: typeJSON, Href: s.STACURL}}
@@ -369,7 +374,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if s.hasNext(off, len(page), limit, len(all)) {
 		links = append(links, s.searchNext(r, sr, off+len(page), selfContained))
 	}
-	s.writeFeatures(w, page, links, len(all))
+	s.writeFeatures(w, r, page, links, len(all))
 }
 
 // searchNext builds the next link of a search page in the server's paging dialect.

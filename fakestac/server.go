@@ -43,6 +43,18 @@
 // the connection, so once a client has read n bytes they are counted. A fault hook
 // (SetFault) is consulted before each request and can answer with an error status, reset the
 // connection, stall, or cut the body short.
+//
+// # Token-secured providers
+//
+// TokenServer (auth.go) is a Keycloak-like OpenID Connect token endpoint, or a bare OAuth2
+// client-credentials one (Plain), on its own origin. Server.RequireBearer and
+// Server.RequireBearerCollection make paths or collections need one of its access tokens,
+// answering 401 or redirecting to its login page; Server.AddGuard is the general hook and
+// Server.SetMaxConcurrent answers 429 beyond a number of requests in flight. PresignStore
+// (presign.go) is an S3-like store serving objects only at query-signed URLs. Asset.HrefFunc
+// and Asset.AlternateFuncs render hrefs per request (fresh signatures). NewESAMAAP,
+// NewTerrascope and NewEarthPlatform (providers.go) assemble these into the providers of
+// PROVIDERS.md.
 package fakestac
 
 import (
@@ -52,6 +64,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,6 +135,9 @@ type Options struct {
 	AlwaysNext bool
 	// Conformance lists extra conformance classes for the landing page and /conformance.
 	Conformance []string
+	// AssetsOnly serves no STAC API: only assets (AddItem, AddAsset, SetAssetContent) and
+	// extra routes (Handle). For download hosts, object stores and token servers.
+	AssetsOnly bool
 }
 
 // Server is a running fake STAC API. Its methods are safe for concurrent use.
@@ -144,6 +160,10 @@ type Server struct {
 	assets map[string]*asset           // URL path -> asset; an *asset is immutable
 	log    []*Request
 	fault  func(*http.Request) *Fault
+	guards []guard
+	// protected collections: id -> the bearer check of their STAC API paths (auth.go)
+	protected             map[string]*bearerGuard
+	maxInflight, inflight int // SetMaxConcurrent
 }
 
 // New starts a Server on 127.0.0.1 with a random port.
@@ -193,6 +213,33 @@ func (s *Server) Client() *http.Client { return s.ts.Client() }
 // "POST /token"). Extra routes take precedence over the STAC API and the assets, and are
 // logged and subject to faults like the rest.
 func (s *Server) Handle(pattern string, h http.Handler) { s.extra.Handle(pattern, h) }
+
+// GuardFunc inspects a request before it is routed. It returns true when it has answered
+// the request itself (refusing it), false to let it through.
+type GuardFunc func(w http.ResponseWriter, r *http.Request) (answered bool)
+
+type guard struct {
+	prefix string
+	fn     GuardFunc
+}
+
+// AddGuard installs fn for the requests whose path starts with pathPrefix ("/" for all).
+// Guards run in the order they were added, after the request is logged and after faults,
+// before the extra routes, the assets and the STAC API.
+func (s *Server) AddGuard(pathPrefix string, fn GuardFunc) {
+	s.mu.Lock()
+	s.guards = append(s.guards, guard{prefix: pathPrefix, fn: fn})
+	s.mu.Unlock()
+}
+
+// SetMaxConcurrent answers 429 (Retry-After: 1, JSON body) to a request that arrives while n
+// others are in flight on this server (stalled ones included); n <= 0 removes the limit.
+// Refused requests are logged too.
+func (s *Server) SetMaxConcurrent(n int) {
+	s.mu.Lock()
+	s.maxInflight = n
+	s.mu.Unlock()
+}
 
 // Request is one logged request.
 type Request struct {
@@ -291,9 +338,21 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.log = append(s.log, rec)
 	hook := s.fault
+	s.inflight++
+	busy := s.maxInflight > 0 && s.inflight > s.maxInflight
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inflight--
+		s.mu.Unlock()
+	}()
 
 	lw := &logWriter{ResponseWriter: w, s: s, rec: rec, limit: -1}
+	if busy {
+		lw.Header().Set("Retry-After", "1")
+		writeError(lw, http.StatusTooManyRequests, "TooManyRequests", "too many concurrent requests")
+		return
+	}
 	if hook != nil {
 		if f := hook(r); f != nil {
 			if f.Stall > 0 {
@@ -340,6 +399,14 @@ func resetConn(w http.ResponseWriter) {
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	guards := slices.Clone(s.guards)
+	s.mu.Unlock()
+	for _, g := range guards {
+		if strings.HasPrefix(r.URL.Path, g.prefix) && g.fn(w, r) {
+			return
+		}
+	}
 	if h, pattern := s.extra.Handler(r); pattern != "" {
 		h.ServeHTTP(w, r)
 		return
@@ -352,6 +419,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := r.URL.Path
+	if s.opts.AssetsOnly {
+		writeError(w, http.StatusNotFound, "NotFound", "no such path: "+p)
+		return
+	}
 	if s.prefix == "" || p == s.prefix || strings.HasPrefix(p, s.prefix+"/") {
 		s.serveSTAC(w, r)
 		return

@@ -52,6 +52,9 @@ func (s *Server) serveSTAC(w http.ResponseWriter, r *http.Request) {
 			seg = append(seg, u)
 		}
 	}
+	if len(seg) >= 2 && seg[0] == "collections" && s.refuseCollection(w, r, seg[1]) {
+		return
+	}
 	if len(seg) == 1 && seg[0] == "search" {
 		s.search(w, r)
 		return
@@ -73,7 +76,7 @@ func (s *Server) serveSTAC(w http.ResponseWriter, r *http.Request) {
 	case len(seg) == 3 && seg[0] == "collections" && seg[2] == "items":
 		s.listItems(w, r, seg[1])
 	case len(seg) == 4 && seg[0] == "collections" && seg[2] == "items":
-		s.getItem(w, seg[1], seg[3])
+		s.getItem(w, r, seg[1], seg[3])
 	default:
 		writeError(w, http.StatusNotFound, "NotFound", "no such path: "+r.URL.Path)
 	}
@@ -233,7 +236,7 @@ func (s *Server) listCollections(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, typeJSON, resp)
 }
 
-func (s *Server) getItem(w http.ResponseWriter, collection, id string) {
+func (s *Server) getItem(w http.ResponseWriter, r *http.Request, collection, id string) {
 	s.mu.Lock()
 	it := s.items[collection][id]
 	s.mu.Unlock()
@@ -241,7 +244,7 @@ func (s *Server) getItem(w http.ResponseWriter, collection, id string) {
 		writeError(w, http.StatusNotFound, "NotFound", "item "+id+" does not exist in collection "+collection)
 		return
 	}
-	writeJSON(w, http.StatusOK, typeGeoJSON, s.itemJSON(it))
+	writeJSON(w, http.StatusOK, typeGeoJSON, s.itemJSON(it, RenderContext{Request: r, Single: true}))
 }
 
 // listItems serves /collections/{id}/items: every item of the collection, paged by token
@@ -266,7 +269,7 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request, collection st
 		}
 		off = c.Off
 	}
-	all := s.find(searchQuery{Collections: []string{collection}}, timeRange{})
+	all := s.find(r, searchQuery{Collections: []string{collection}}, timeRange{})
 	page := window(all, off, limit)
 	links := []link{
 		{Rel: "self", Type: typeGeoJSON, Href: s.requestURL(r)},
@@ -276,14 +279,14 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request, collection st
 	if s.hasNext(off, len(page), limit, len(all)) {
 		links = append(links, link{Rel: "next", Type: typeGeoJSON, Href: s.nextGET(r, v, off+len(page), false, nil)})
 	}
-	s.writeFeatures(w, page, links, len(all))
+	s.writeFeatures(w, r, page, links, len(all))
 }
 
 // writeFeatures answers with a FeatureCollection.
-func (s *Server) writeFeatures(w http.ResponseWriter, items []*Item, links []link, matched int) {
+func (s *Server) writeFeatures(w http.ResponseWriter, r *http.Request, items []*Item, links []link, matched int) {
 	features := make([]itemJSON, len(items))
 	for i, it := range items {
-		features[i] = s.itemJSON(it)
+		features[i] = s.itemJSON(it, RenderContext{Request: r})
 	}
 	fc := struct {
 		Type           string     `json:"type"`
@@ -320,7 +323,14 @@ type assetJSON struct {
 	Alternate map[string]map[string]string `json:"alternate,omitempty"`
 }
 
-func (s *Server) itemJSON(it *Item) itemJSON {
+func (aj *assetJSON) addAlternate(name, href string) {
+	if aj.Alternate == nil {
+		aj.Alternate = make(map[string]map[string]string)
+	}
+	aj.Alternate[name] = map[string]string{"href": href}
+}
+
+func (s *Server) itemJSON(it *Item, rc RenderContext) itemJSON {
 	j := itemJSON{
 		Type:           "Feature",
 		StacVersion:    stacVersion,
@@ -358,6 +368,9 @@ func (s *Server) itemJSON(it *Item) itemJSON {
 		if aj.Href == "" && a.Path != "" {
 			aj.Href = s.Href(a.Path)
 		}
+		if a.HrefFunc != nil {
+			aj.Href = a.HrefFunc(rc)
+		}
 		if a.FileSize {
 			size := a.Size
 			if a.Content != nil && size == 0 {
@@ -366,11 +379,17 @@ func (s *Server) itemJSON(it *Item) itemJSON {
 			aj.FileSize = &size
 			hasSize = true
 		}
-		if len(a.Alternates) > 0 {
-			aj.Alternate = make(map[string]map[string]string, len(a.Alternates))
-			for name, href := range a.Alternates {
-				aj.Alternate[name] = map[string]string{"href": href}
+		for name, href := range a.Alternates {
+			if _, dyn := a.AlternateFuncs[name]; !dyn {
+				aj.addAlternate(name, href)
 			}
+		}
+		for name, f := range a.AlternateFuncs {
+			if href := f(rc); href != "" {
+				aj.addAlternate(name, href)
+			}
+		}
+		if len(aj.Alternate) > 0 {
 			hasAlt = true
 		}
 		j.Assets[k] = aj
@@ -406,8 +425,9 @@ func bbox2D(b []float64) (w, s, e, n float64, ok bool) {
 	return 0, 0, 0, 0, false
 }
 
-// find returns the items matching q and tr, sorted by (instant, id, collection).
-func (s *Server) find(q searchQuery, tr timeRange) []*Item {
+// find returns the items matching q and tr, sorted by (instant, id, collection), leaving
+// out the items of protected collections that r may not see.
+func (s *Server) find(r *http.Request, q searchQuery, tr timeRange) []*Item {
 	var out []*Item
 	s.mu.Lock()
 	if len(q.Collections) > 0 {
@@ -424,7 +444,7 @@ func (s *Server) find(q searchQuery, tr timeRange) []*Item {
 		}
 	}
 	s.mu.Unlock()
-	out = slices.DeleteFunc(out, func(it *Item) bool { return !q.match(it, tr) })
+	out = slices.DeleteFunc(out, func(it *Item) bool { return !q.match(it, tr) || !s.mayRead(r, it.Collection) })
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if ta, tb := a.instant(), b.instant(); !ta.Equal(tb) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sync"
@@ -19,6 +20,13 @@ type Client struct {
 	HTTP      *http.Client // nil -> a default client with sensible timeouts and MaxIdleConnsPerHost >= 16
 	UserAgent string       // default "stacfs"
 	Header    http.Header  // extra headers for STAC API calls only (not asset reads)
+	// Auth, when set, puts the catalog's bearer token on the requests its Scope allows
+	// (per redirect hop), and renews a refused token and replays the request once.
+	Auth *Auth
+	// Logger, when set, gets one debug line per HTTP exchange (each redirect
+	// hop): method, URL without query, Range, status, duration and whether a
+	// token was sent; never the token or any query string.
+	Logger *slog.Logger
 }
 
 // NewHTTPClient returns the http.Client used when Client.HTTP is nil: a Transport cloned
@@ -51,14 +59,12 @@ func (c *Client) userAgent() string {
 	return "stacfs"
 }
 
-// do sends req with the User-Agent set and redacts URLs in transport errors.
+// do sends req with the User-Agent set, following redirects and handling authentication
+// (see send), and redacts URLs in transport errors. Every request of the Client goes
+// through here.
 func (c *Client) do(req *http.Request) (*http.Response, error) {
 	req.Header.Set("User-Agent", c.userAgent())
-	resp, err := c.httpClient().Do(req)
-	if err != nil {
-		return nil, redactErr(err)
-	}
-	return resp, nil
+	return c.send(req)
 }
 
 // statusError builds the *StatusError for a non-2xx resp, reading (a prefix of) its body

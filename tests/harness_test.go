@@ -72,6 +72,7 @@ func requireFUSE(t *testing.T) {
 // mount is a running `stacfs mount` process.
 type mount struct {
 	Dir    string
+	Config string // the config file it was started with
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	done   chan error
@@ -122,7 +123,7 @@ func startMount(t *testing.T, config string, args ...string) *mount {
 		argv = append(argv, "--log-level", "debug")
 	}
 	argv = append(argv, dir)
-	m := &mount{Dir: dir, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	m := &mount{Dir: dir, Config: cfg, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	m.cmd = exec.Command(stacfsBin, argv...)
 	m.cmd.Stderr = m.stderr
 	m.cmd.Env = append(os.Environ(), "HOME="+tmp, "STACFS_CONFIG=")
@@ -213,3 +214,6 @@ func ramp(seed int, off, n int64) []byte {
 	}
 	return b
 }
+
+// unmountLazy detaches a mount left behind.
+func unmountLazy(dir string) { _ = syscall.Unmount(dir, syscall.MNT_DETACH) }

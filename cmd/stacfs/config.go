@@ -36,17 +36,14 @@ type CacheConfig struct {
 
 // CatalogConfig is a [catalogs.NAME] table.
 type CatalogConfig struct {
+	Preset      string            `toml:"preset"`
 	URL         string            `toml:"url"`
 	Collections []string          `toml:"collections"`
 	Headers     map[string]string `toml:"headers"`
 	Auth        *AuthConfig       `toml:"auth"`
 
 	name string
-}
-
-// AuthConfig is a [catalogs.NAME.auth] table.
-type AuthConfig struct {
-	Type string `toml:"type"` // none
+	auth resolvedAuth // filled by check
 }
 
 // Defaults for keys that are not set.
@@ -133,6 +130,12 @@ func (c *Config) check() error {
 		if !validName(name) {
 			return fmt.Errorf("key %q: a catalog name must be a usable folder name (letters, digits, '-', '_', '.')", key)
 		}
+		if err := cat.applyPreset(key); err != nil {
+			return err
+		}
+		if err := cat.resolveAuth(key, c.path); err != nil {
+			return err
+		}
 		if cat.URL == "" {
 			return fmt.Errorf("key %q: missing", key+".url")
 		}
@@ -148,13 +151,6 @@ func (c *Config) check() error {
 		for h := range cat.Headers {
 			if !headerName.MatchString(h) {
 				return fmt.Errorf("key %q: %q is not a valid header name", key+".headers", h)
-			}
-		}
-		if cat.Auth != nil {
-			switch cat.Auth.Type {
-			case "", "none":
-			default:
-				return fmt.Errorf("key %q: unknown auth type %q (want none)", key+".auth.type", cat.Auth.Type)
 			}
 		}
 	}

@@ -6,6 +6,7 @@
 //
 //	stacfs mount [--config FILE] [--catalog NAME] MOUNTPOINT
 //	stacfs demo [MOUNTPOINT]
+//	stacfs token [--config FILE] --catalog NAME
 //	stacfs version
 package main
 
@@ -38,6 +39,8 @@ Usage:
         mount the configured catalogs (one folder each), or only NAME
   stacfs demo [MOUNTPOINT]
         serve the built-in demo catalog on loopback and mount it (default ./mnt)
+  stacfs token [--config FILE] --catalog NAME
+        print a fresh access token of a catalog (for curl or GDAL_HTTP_HEADERS)
   stacfs version
         print the version
 
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdMount(ctx, rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
+	case "token":
+		err = cmdToken(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "stacfs", versionString())
 	case "help", "-h", "--help", "-help":

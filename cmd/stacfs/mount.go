@@ -64,9 +64,22 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 	if err != nil {
 		return err
 	}
-	var cats []*catalog.Catalog
+	var ccs []*CatalogConfig
 	for _, name := range names {
-		cats = append(cats, newCatalog(cfg, cfg.Catalogs[name], log))
+		ccs = append(ccs, cfg.Catalogs[name])
+	}
+	warnLoosePermissions(log, ccs)
+	var cats []*catalog.Catalog
+	for _, cc := range ccs {
+		client, err := newClient(cc, log)
+		if err != nil {
+			return err
+		}
+		// Wrong credentials fail here, before anything is mounted.
+		if err := signIn(ctx, cc, client); err != nil {
+			return err
+		}
+		cats = append(cats, newCatalog(cfg, cc, client, log))
 	}
 	if err := prepareMountpoint(dir, log); err != nil {
 		return err
@@ -87,13 +100,49 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 	return serve(ctx, srv, dir, log)
 }
 
-// newCatalog wires one configured catalog.
-func newCatalog(cfg *Config, cc *CatalogConfig, log *slog.Logger) *catalog.Catalog {
+// newClient builds the HTTP client of one catalog, with its token source
+// and credential scope.
+func newClient(cc *CatalogConfig, log *slog.Logger) (*remote.Client, error) {
 	h := http.Header{}
 	for k, v := range cc.Headers {
 		h.Set(k, v)
 	}
-	client := &remote.Client{UserAgent: "stacfs/" + versionString(), Header: h}
+	client := &remote.Client{HTTP: remote.NewHTTPClient(), UserAgent: "stacfs/" + versionString(), Header: h,
+		Logger: log.With("catalog", cc.name)}
+	if cc.auth.cfg.Type == "none" || cc.auth.cfg.Type == "" {
+		return client, nil
+	}
+	tokens, err := remote.NewTokens(cc.auth.cfg, remote.NewHTTPClient())
+	if err != nil {
+		return nil, fmt.Errorf("catalog %q: %w", cc.name, err)
+	}
+	scope, err := remote.NewScope(cc.URL, cc.auth.hosts)
+	if err != nil {
+		return nil, fmt.Errorf("catalog %q: %w", cc.name, err)
+	}
+	client.Auth = &remote.Auth{Tokens: tokens, Scope: scope}
+	return client, nil
+}
+
+// signInTimeout bounds the first token fetch at start.
+const signInTimeout = 30 * time.Second
+
+// signIn fetches the first token, so that wrong credentials fail at start
+// with the token server's own message.
+func signIn(ctx context.Context, cc *CatalogConfig, client *remote.Client) error {
+	if client.Auth == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, signInTimeout)
+	defer cancel()
+	if _, err := client.Auth.Tokens.Token(ctx); err != nil {
+		return fmt.Errorf("catalog %q: sign-in failed: %w", cc.name, err)
+	}
+	return nil
+}
+
+// newCatalog wires one configured catalog.
+func newCatalog(cfg *Config, cc *CatalogConfig, client *remote.Client, log *slog.Logger) *catalog.Catalog {
 	src := &remote.Catalog{Client: client, URL: cc.URL}
 	return catalog.New(src, client, catalog.Options{
 		Name:        cc.name,
