@@ -116,7 +116,7 @@ func (c *Catalog) Stat(ctx context.Context, it *Item, a *remote.Asset) (remote.I
 		err := c.withURL(ctx, it, a, func(u string) error {
 			var err error
 			if info, err = c.rd.Stat(ctx, u); err != nil {
-				return fmt.Errorf("stat %s: %w", remote.RedactURL(u), err)
+				return fmt.Errorf("stat asset %q of %s: %w", a.Key, it.ID, err)
 			}
 			return nil
 		})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -398,5 +400,34 @@ func TestEarthPlatform(t *testing.T) {
 			}
 			noSecretsIn(t, m.stderr.String(), p.ClientSecret)
 		})
+	}
+}
+
+func TestTokenServerOutage(t *testing.T) {
+	e := fakestac.NewESAMAAP(fakestac.ESAOptions{ExtraItems: 2})
+	defer e.Close()
+	creds := writeSecret(t, "credentials.txt", fmt.Sprintf("CLIENT_ID=%s\nCLIENT_SECRET=%s\nOFFLINE_TOKEN=%s\n", e.ClientID, e.ClientSecret, e.OfflineToken))
+	m := startMount(t, esaConfig(e, creds))
+	tiffs, _ := filepath.Glob(filepath.Join(m.Dir, fakestac.ESALevel1b, "2025/09/*/*/measurement/*.tiff"))
+	if len(tiffs) != 2 {
+		t.Fatalf("measurements: %q", tiffs)
+	}
+	// The token server goes down and the server forgets the access token.
+	e.Token.SetDown(true)
+	e.Token.ExpireAccessTokens()
+	time.Sleep(1100 * time.Millisecond) // past the metadata TTL
+	start := time.Now()
+	_, err := os.ReadFile(tiffs[0])
+	if !errors.Is(err, syscall.EIO) {
+		t.Fatalf("read during a token server outage: %v, want EIO", err)
+	}
+	if took := time.Since(start); took > 40*time.Second {
+		t.Errorf("EIO took %v", took)
+	}
+	// It comes back: the mount recovers by itself.
+	e.Token.SetDown(false)
+	time.Sleep(1100 * time.Millisecond)
+	if _, err := os.ReadFile(tiffs[1]); err != nil {
+		t.Fatalf("read after the outage: %v", err)
 	}
 }
