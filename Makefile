@@ -4,7 +4,11 @@ BIN     := bin/stacfs
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test deps vet unit clean
+.PHONY: all build run test deps vet unit clean fuzz bench
+
+# Fuzz targets (package:target), each run for FUZZTIME by make fuzz.
+FUZZ     := remote:FuzzParseItem remote:FuzzNextLink remote:FuzzScope remote:FuzzContentRange catalog:FuzzLayout catalog:FuzzSanitize
+FUZZTIME ?= 30s
 
 all: build
 
@@ -20,6 +24,16 @@ run: build
 # and real kernel mounts with real clients, under the race detector.
 test: deps vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# Run every fuzz target for FUZZTIME (the STAC parsers, name sanitising, the
+# credential-scope decision); new crashers land in testdata/fuzz.
+fuzz:
+	@set -e; for f in $(FUZZ); do \
+	  pkg=$${f%%:*}; name=$${f#*:}; \
+	  echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME); \
+	done
 
 deps:
 	./scripts/install-deps.sh
@@ -27,6 +41,14 @@ deps:
 vet:
 	$(GO) vet ./...
 	@fmt=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$fmt" ]; then echo "gofmt needed: $$fmt"; exit 1; fi
+
+# Benchmark stacfs against GDAL /vsicurl/, curl and rclone on a large COG behind a
+# shaped link, and write docs/performance.md (root: FUSE). Quick smoke test:
+# make bench BENCH_ARGS=-quick
+BENCH_ARGS ?=
+bench: deps build
+	./bench/install.sh
+	$(GO) run ./bench -stacfs $(BIN) $(BENCH_ARGS)
 
 clean:
 	rm -rf bin

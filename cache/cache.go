@@ -1,5 +1,8 @@
-// Package cache is an in-memory block cache for ranged reads of remote
-// objects.
+// Package cache is a block cache for ranged reads of remote objects: an
+// in-memory LRU, an optional persistent disk tier below it, and read-ahead
+// per open file handle above it.
+//
+// # Blocks and keys
 //
 // An object is cut into fixed-size blocks of Options.BlockSize bytes; the
 // last block of an object may be shorter. Blocks are cached under
@@ -7,6 +10,8 @@
 // version (for example the URL without its query, a NUL byte and the ETag):
 // when an object changes, its new version has a new Key, so its blocks never
 // mix with blocks of the old version, which simply age out of the LRU.
+//
+// # Fetching
 //
 // Cache.ReadAt serves resident blocks from memory and fetches the missing
 // ones from Object.Src, merging each run of adjacent missing blocks into a
@@ -20,16 +25,67 @@
 //
 // Resident blocks are evicted least recently used first so that the bytes
 // held never exceed Options.Memory; bytes are accounted exactly, short last
-// blocks included.
+// blocks included. Prime stores bytes a caller already has (the head of a
+// file read for size discovery) as if they had been fetched.
+//
+// # Read-ahead
+//
+// A Reader (Cache.NewReader, one per open file handle) reads like
+// Cache.ReadAt and watches its offsets. A read that starts within 1 MiB of
+// the furthest end read so far (either side: the kernel reorders its
+// parallel reads) is sequential; from the second sequential read on, the
+// Reader prefetches a window past that end, 1 MiB first and doubling each
+// time the reader crosses into the second half of the last window, up to
+// Options.MaxReadAhead (default 32 MiB) and never more than a quarter of
+// Options.Memory. A window is fetched as chunks of Options.ReadAheadChunk
+// (default 4 MiB), at most Options.ReadAheadParallel (default 8) of them in
+// flight per Reader, through the same in-flight table as foreground reads:
+// a read needing a block being prefetched waits for that fetch. Prefetches
+// run detached from every reader's context and stop at the object end. A
+// jump resets the window: only the blocks a read touches are fetched, and
+// queued chunks of the old window are dropped. Prefetched blocks live in the
+// same LRU and budget as the others. A block that a streaming Reader reads
+// keeps the recency it got when it was fetched (the kernel keeps its own
+// copy, so it is not read again): the blocks streams have consumed go
+// before the prefetched blocks other streams have yet to read.
+//
+// # Disk tier
+//
+// With Options.DiskDir set, every block fetched from the network (or primed,
+// or evicted from memory before it reached the disk) is queued to be written
+// to a file of its own under DiskDir, and a block missing from memory is read
+// from its file before the network is asked. Writes are asynchronous, done
+// by one goroutine from a bounded queue; a block that finds the queue full is
+// not written (it is offered again when evicted from memory). Reads are
+// synchronous (the reader waits for them, like for a fetch).
+//
+// A block file is DiskDir/hh/hh/<sha256(Key)>-<index>.blk, hh being the first
+// hex digits of the hash. It holds a header (magic, key hash, block index,
+// block size, payload length), the payload, and a footer (CRC-32C of the
+// payload, magic). It is written to a temporary file in the same folder and
+// renamed, so readers see whole files only; a file left torn by a crash, cut
+// short or altered fails the checks when read, and is then deleted and the
+// block fetched again: it is never served. Files are not fsynced.
+//
+// The disk index (size and recency of every file) is held in memory and
+// rebuilt by New from a scan of DiskDir, ordered by file modification time
+// (a hit refreshes it, at most once a minute); leftover temporary files are
+// removed. Files are evicted least recently used first to keep within
+// Options.DiskBytes (which counts whole files, headers included; a write may
+// exceed it by one file until its evictions are done). A LOCK file in DiskDir
+// is held with flock(2) from New until Close, so two caches never share a
+// directory. Cache.Close drains the write queue.
 package cache
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"sync"
 	"time"
 
@@ -38,9 +94,13 @@ import (
 
 // Defaults applied by New to zero Options fields.
 const (
-	DefaultMemory       int64         = 512 << 20
-	DefaultBlockSize    int           = 128 << 10
-	DefaultFetchTimeout time.Duration = 60 * time.Second
+	DefaultMemory            int64         = 512 << 20
+	DefaultBlockSize         int           = 128 << 10
+	DefaultFetchTimeout      time.Duration = 60 * time.Second
+	DefaultMaxReadAhead      int64         = 32 << 20
+	DefaultReadAheadChunk    int64         = 4 << 20
+	DefaultReadAheadParallel int           = 8
+	DefaultDiskBytes         int64         = 10 << 30 // when DiskDir is set
 )
 
 // Source reads bytes of one object version. Its contract is that of
@@ -70,6 +130,24 @@ type Options struct {
 	FetchTimeout time.Duration
 	// Logger receives debug records about failed fetches; nil discards them.
 	Logger *slog.Logger
+
+	// MaxReadAhead is the largest read-ahead window of a Reader (default
+	// 32 MiB). The window is also capped at Memory/4. Rounded down to
+	// whole blocks, at least one.
+	MaxReadAhead int64
+	// ReadAheadChunk is the size of one prefetch request (default 4 MiB),
+	// rounded up to whole blocks.
+	ReadAheadChunk int64
+	// ReadAheadParallel is the number of prefetch chunks one Reader may
+	// have in flight (default 8).
+	ReadAheadParallel int
+
+	// DiskDir is the folder of the persistent disk tier; "" turns it off.
+	// It is created when missing.
+	DiskDir string
+	// DiskBytes is the byte budget of the block files in DiskDir (default
+	// 10 GiB). It must hold at least one block file.
+	DiskBytes int64
 }
 
 // Stats are counters of a Cache since New.
@@ -80,6 +158,14 @@ type Stats struct {
 	Fetches      int64 // Source.ReadAt calls
 	FetchedBytes int64 // bytes returned by those calls
 	Bytes        int64 // bytes resident now
+
+	// Disk tier (all zero without DiskDir). DiskHits + DiskMisses is the
+	// number of blocks loaded into memory (foreground or prefetch).
+	DiskHits      int64 // blocks loaded from their block file
+	DiskMisses    int64 // blocks loaded from Src instead (no file, or an unusable one)
+	DiskWrites    int64 // block files written
+	DiskEvictions int64 // block files removed to stay within DiskBytes
+	DiskBytes     int64 // bytes of block files on disk now
 }
 
 // blockKey names one block of one object version.
@@ -89,12 +175,14 @@ type blockKey struct {
 }
 
 // run is one fetch of the adjacent blocks [first, first+nblocks) of one
-// object. buf and err are written only by fetchRun before done is closed and
-// are read only after done is closed.
+// object, from Src, or (when disk is set, always one block) from its block
+// file with Src as the fallback. buf and err are written only by fetchRun
+// before done is closed and are read only after done is closed.
 type run struct {
 	first   int64
 	nblocks int64
 	off     int64  // byte offset of block first
+	disk    bool   // try the block file first
 	buf     []byte // exactly the bytes of the run (short at object end)
 	err     error
 	done    chan struct{}
@@ -116,24 +204,35 @@ type slot struct {
 // Cache is a block cache shared by all objects. It is safe for concurrent
 // use.
 //
-// Lock order: mu is a leaf lock. No other lock is taken while it is held, and
-// it is never held across a Source.ReadAt call or a channel wait.
+// Lock order: Reader.mu before Cache.mu. Cache.mu is a leaf lock. No other
+// lock is taken while it is held, and it is never held across a
+// Source.ReadAt call, file I/O or a channel wait (sends to the disk queue
+// never block).
 type Cache struct {
 	// Read only after New.
 	blockSize    int64
 	memory       int64
 	fetchTimeout time.Duration
 	log          *slog.Logger
+	maxWindow    int64 // read-ahead window cap, whole blocks
+	firstWindow  int64 // first read-ahead window, whole blocks
+	chunk        int64 // prefetch request size, whole blocks
+	parallel     int   // prefetch chunks in flight per Reader
+	disk         *disk // nil without DiskDir
 
-	// mu protects the fields below.
+	// mu protects the fields below, and the index of disk.
 	mu       sync.Mutex
 	lru      *simplelru.LRU[blockKey, []byte] // resident blocks; capacity unbounded, evicted by bytes
 	inflight map[blockKey]*run                // blocks being fetched
 	bytes    int64                            // sum of len of resident blocks
-	stats    Stats                            // counters; Bytes is filled in by Stats
+	stats    Stats                            // counters; Bytes and DiskBytes are filled in by Stats
+	sumKey   string                           // the key whose hash is sum (memo for evictions)
+	sum      [sha256.Size]byte
 }
 
-// New returns an empty Cache configured by o.
+// New returns an empty Cache configured by o. With o.DiskDir set, it opens
+// (or creates) the disk tier and indexes the block files already there;
+// Close must then be called to flush pending writes and release DiskDir.
 func New(o Options) (*Cache, error) {
 	if o.Memory == 0 {
 		o.Memory = DefaultMemory
@@ -147,6 +246,18 @@ func New(o Options) (*Cache, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.MaxReadAhead == 0 {
+		o.MaxReadAhead = DefaultMaxReadAhead
+	}
+	if o.ReadAheadChunk == 0 {
+		o.ReadAheadChunk = DefaultReadAheadChunk
+	}
+	if o.ReadAheadParallel == 0 {
+		o.ReadAheadParallel = DefaultReadAheadParallel
+	}
+	if o.DiskBytes == 0 {
+		o.DiskBytes = DefaultDiskBytes
+	}
 	switch {
 	case o.BlockSize < 0:
 		return nil, fmt.Errorf("cache: negative block size %d", o.BlockSize)
@@ -154,19 +265,65 @@ func New(o Options) (*Cache, error) {
 		return nil, fmt.Errorf("cache: memory budget %d is smaller than block size %d", o.Memory, o.BlockSize)
 	case o.FetchTimeout < 0:
 		return nil, fmt.Errorf("cache: negative fetch timeout %v", o.FetchTimeout)
+	case o.MaxReadAhead < 0:
+		return nil, fmt.Errorf("cache: negative read-ahead %d", o.MaxReadAhead)
+	case o.ReadAheadChunk < 0:
+		return nil, fmt.Errorf("cache: negative read-ahead chunk %d", o.ReadAheadChunk)
+	case o.ReadAheadParallel < 0:
+		return nil, fmt.Errorf("cache: negative read-ahead parallelism %d", o.ReadAheadParallel)
+	case o.DiskBytes < 0:
+		return nil, fmt.Errorf("cache: negative disk budget %d", o.DiskBytes)
+	case o.DiskDir != "" && o.DiskBytes < fileSize(int64(o.BlockSize)):
+		return nil, fmt.Errorf("cache: disk budget %d is smaller than one block file (%d)", o.DiskBytes, fileSize(int64(o.BlockSize)))
 	}
 	l, err := simplelru.NewLRU[blockKey, []byte](math.MaxInt, nil)
 	if err != nil {
 		return nil, fmt.Errorf("cache: new lru: %w", err)
 	}
-	return &Cache{
-		blockSize:    int64(o.BlockSize),
+	bs := int64(o.BlockSize)
+	maxWindow := max(bs, min(o.MaxReadAhead, o.Memory/4)/bs*bs)
+	c := &Cache{
+		blockSize:    bs,
 		memory:       o.Memory,
 		fetchTimeout: o.FetchTimeout,
 		log:          o.Logger,
+		maxWindow:    maxWindow,
+		firstWindow:  min(maxWindow, max(bs, firstWindow/bs*bs)),
+		chunk:        max(bs, (o.ReadAheadChunk+bs-1)/bs*bs),
+		parallel:     o.ReadAheadParallel,
 		lru:          l,
 		inflight:     make(map[blockKey]*run),
-	}, nil
+	}
+	if o.DiskDir != "" {
+		d, evicted, err := openDisk(o.DiskDir, o.DiskBytes, bs, o.Logger)
+		if err != nil {
+			return nil, err
+		}
+		c.disk = d
+		c.stats.DiskEvictions = evicted
+		go c.diskWriter()
+	}
+	return c, nil
+}
+
+// Close flushes the queued disk writes, stops the disk tier and releases
+// DiskDir. Afterwards the Cache still serves reads, from memory and Src
+// only. Without a disk tier Close does nothing. It is safe to call twice.
+func (c *Cache) Close() error {
+	d := c.disk
+	if d == nil {
+		return nil
+	}
+	c.mu.Lock()
+	if d.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	d.closed = true
+	close(d.queue) // no send after closed is set: sends happen under mu
+	c.mu.Unlock()
+	<-d.done
+	return d.unlock()
 }
 
 // BlockSize returns the block size in bytes, so that callers can align
@@ -185,6 +342,14 @@ func (c *Cache) BlockSize() int { return int(c.blockSize) }
 // On error, n counts the bytes of p filled from off onwards before the first
 // block that failed or was not waited for.
 func (c *Cache) ReadAt(ctx context.Context, obj Object, p []byte, off int64) (int, error) {
+	return c.read(ctx, obj, p, off, foreground, nil)
+}
+
+// read is ReadAt, looking blocks up in mode (foreground or streaming). When
+// after is not nil, it is called with the byte range read once the fetches
+// this read needs are started and before they are waited for (read-ahead
+// hooks in there).
+func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode planMode, after func(off, end int64)) (int, error) {
 	switch {
 	case off < 0:
 		return 0, fmt.Errorf("cache: read at negative offset %d", off)
@@ -206,7 +371,10 @@ func (c *Cache) ReadAt(ctx context.Context, obj Object, p []byte, off int64) (in
 	}
 	bs := c.blockSize
 	first, last := off/bs, (end-1)/bs
-	slots := c.plan(ctx, obj, first, last, true)
+	slots := c.plan(ctx, obj, first, last, mode)
+	if after != nil {
+		after(off, end)
+	}
 
 	n := 0
 	for i, s := range slots {
@@ -239,24 +407,52 @@ func (c *Cache) ReadAt(ctx context.Context, obj Object, p []byte, off int64) (in
 	return n, nil
 }
 
+// planMode says how plan treats the blocks it looks up.
+type planMode int
+
+const (
+	// foreground is a read: it counts hits and misses, and resident blocks
+	// become the most recently used.
+	foreground planMode = iota
+	// streaming is a read of a sequential stream: it counts, but leaves
+	// the recency of resident blocks alone. They were prefetched for this
+	// read and are not read again (the kernel keeps its copy), so they
+	// age from the time they were fetched and go before the unread
+	// prefetched blocks of other streams.
+	streaming
+	// prefetching is read-ahead: no counts; resident blocks become the
+	// most recently used, as they will be read soon.
+	prefetching
+)
+
 // plan looks up blocks [first, last] of obj. Resident blocks are returned
 // as data, blocks in flight as the run to wait for, and each run of adjacent
 // missing blocks becomes a new run, registered in flight and fetched by its
-// own goroutine (fetchRun) on a context detached from ctx. count says whether
-// the lookups count as hits and misses.
+// own goroutine (fetchRun) on a context detached from ctx. A missing block
+// that has a block file gets a run of its own, read from disk.
 //
-// plan is the one entry point for starting fetches; a later read-ahead can
-// call it for blocks beyond a read and ignore the returned slots.
-func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, count bool) []slot {
+// plan is the one entry point for starting fetches; read-ahead calls it for
+// blocks beyond a read and waits for the runs of the returned slots.
+func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode planMode) []slot {
 	slots := make([]slot, last-first+1)
 	var started []*run
 	var cur *run // the new run being grown, nil when the previous block was not missing
+	var sum [sha256.Size]byte
+	if c.disk != nil {
+		sum = sha256.Sum256([]byte(obj.Key))
+	}
 
 	c.mu.Lock()
+	disk := c.disk != nil && !c.disk.closed
+	count := mode != prefetching
+	get := c.lru.Get
+	if mode == streaming {
+		get = c.lru.Peek
+	}
 	for idx := first; idx <= last; idx++ {
 		k := blockKey{obj.Key, idx}
 		s := &slots[idx-first]
-		if data, ok := c.lru.Get(k); ok {
+		if data, ok := get(k); ok {
 			s.data = data
 			cur = nil
 			if count {
@@ -268,6 +464,14 @@ func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, count b
 			c.stats.Misses++
 		}
 		if r, ok := c.inflight[k]; ok {
+			s.r = r
+			cur = nil
+			continue
+		}
+		if disk && c.disk.idx.Contains(diskKey{sum, idx}) {
+			r := &run{first: idx, nblocks: 1, off: idx * c.blockSize, disk: true, done: make(chan struct{})}
+			started = append(started, r)
+			c.inflight[k] = r
 			s.r = r
 			cur = nil
 			continue
@@ -285,25 +489,57 @@ func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, count b
 	for _, r := range started {
 		end := min((r.first+r.nblocks)*c.blockSize, obj.Size)
 		r.buf = make([]byte, end-r.off)
-		go c.fetchRun(ctx, obj, r)
+		go c.fetchRun(ctx, obj, r, sum)
 	}
 	return slots
 }
 
-// fetchRun fills r from obj.Src on a context detached from the reader's,
-// stores the blocks when the fetch succeeded, and wakes the waiters.
-func (c *Cache) fetchRun(parent context.Context, obj Object, r *run) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), c.fetchTimeout)
-	n, err := c.readSource(ctx, obj.Src, r.buf, r.off)
-	cancel()
-	if err != nil {
-		c.log.Debug("cache fetch failed", "off", r.off, "len", len(r.buf), "err", err)
+// fetchRun fills r from its block file or from obj.Src on a context
+// detached from the reader's, stores the blocks when that succeeded, queues
+// blocks that came from Src for the disk, and wakes the waiters. sum is the
+// hash of obj.Key when the disk tier is on.
+func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256.Size]byte) {
+	fromDisk := false
+	if r.disk {
+		dk := diskKey{sum, r.first}
+		mtime, err := c.disk.read(dk, r.buf)
+		if err == nil {
+			fromDisk = true
+			if now := time.Now(); now.Sub(mtime) > touchAfter {
+				// Best effort: recency that survives a restart.
+				_ = os.Chtimes(c.disk.path(dk), time.Time{}, now)
+			}
+		} else {
+			c.log.Debug("cache block file unusable, fetching the block", "block", r.first, "err", err)
+			c.dropDiskFile(dk)
+		}
+	}
+	var n int
+	var err error
+	if !fromDisk {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), c.fetchTimeout)
+		n, err = c.readSource(ctx, obj.Src, r.buf, r.off)
+		cancel()
+		if err != nil {
+			c.log.Debug("cache fetch failed", "off", r.off, "len", len(r.buf), "err", err)
+		}
 	}
 	r.err = err
 
 	c.mu.Lock()
-	c.stats.Fetches++
-	c.stats.FetchedBytes += int64(max(n, 0))
+	diskOn := c.disk != nil && !c.disk.closed
+	switch {
+	case fromDisk:
+		c.stats.DiskHits++
+		c.disk.idx.Get(diskKey{sum, r.first}) // most recently used
+	default:
+		c.stats.Fetches++
+		c.stats.FetchedBytes += int64(max(n, 0))
+		if diskOn {
+			c.stats.DiskMisses += r.nblocks
+		}
+	}
+	toDisk := diskOn && !fromDisk
 	for idx := r.first; idx < r.first+r.nblocks; idx++ {
 		k := blockKey{obj.Key, idx}
 		if c.inflight[k] == r {
@@ -319,6 +555,9 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run) {
 			data = append([]byte(nil), data...)
 		}
 		c.add(k, data)
+		if toDisk {
+			c.queueDisk(diskKey{sum, idx}, data)
+		}
 	}
 	c.mu.Unlock()
 	close(r.done)
@@ -347,7 +586,8 @@ func (c *Cache) readSource(ctx context.Context, src Source, p []byte, off int64)
 }
 
 // add makes data resident under k and evicts the least recently used blocks
-// until the budget holds. c.mu must be held.
+// until the budget holds. An evicted block that has no block file (its
+// write was dropped) is offered to the disk queue again. c.mu must be held.
 func (c *Cache) add(k blockKey, data []byte) {
 	if int64(len(data)) > c.memory {
 		return
@@ -359,17 +599,71 @@ func (c *Cache) add(k blockKey, data []byte) {
 	c.lru.Add(k, data)
 	c.bytes += int64(len(data))
 	for c.bytes > c.memory {
-		_, old, ok := c.lru.RemoveOldest()
+		ek, old, ok := c.lru.RemoveOldest()
 		if !ok {
 			break
 		}
 		c.bytes -= int64(len(old))
 		c.stats.Evictions++
+		if c.disk != nil {
+			c.queueDisk(diskKey{c.keySum(ek.key), ek.idx}, old)
+		}
+	}
+}
+
+// keySum returns sha256(key), remembering the last one: evictions come in
+// runs of blocks of one object. c.mu must be held.
+func (c *Cache) keySum(key string) [sha256.Size]byte {
+	if key != c.sumKey || key == "" {
+		c.sumKey, c.sum = key, sha256.Sum256([]byte(key))
+	}
+	return c.sum
+}
+
+// Prime stores the complete blocks within data, which holds the bytes of
+// obj from offset off, as if they had been fetched (and queues them for the
+// disk tier), so that a caller that already read part of an object (its
+// head, for size discovery) does not have it fetched again. A block is
+// complete when data covers all of it; the short last block of the object
+// counts. Partial blocks at either end of data are ignored. data is copied.
+func (c *Cache) Prime(obj Object, off int64, data []byte) {
+	if off < 0 || obj.Size < 0 || off >= obj.Size {
+		return
+	}
+	bs := c.blockSize
+	end := min(off+int64(len(data)), obj.Size)
+	type primed struct {
+		idx  int64
+		data []byte
+	}
+	var blocks []primed
+	for idx := (off + bs - 1) / bs; idx*bs < end; idx++ {
+		bOff := idx * bs
+		bEnd := min(bOff+bs, obj.Size)
+		if bEnd > end {
+			break
+		}
+		blocks = append(blocks, primed{idx, append([]byte(nil), data[bOff-off:bEnd-off]...)})
+	}
+	if len(blocks) == 0 {
+		return
+	}
+	var sum [sha256.Size]byte
+	if c.disk != nil {
+		sum = sha256.Sum256([]byte(obj.Key))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, b := range blocks {
+		c.add(blockKey{obj.Key, b.idx}, b.data)
+		if c.disk != nil {
+			c.queueDisk(diskKey{sum, b.idx}, b.data)
+		}
 	}
 }
 
 // Contains reports whether every block of [off, min(off+n, size)) of the
-// object version key is resident. An empty range is resident; a negative
+// object version key is resident in memory (the disk tier is not asked). An empty range is resident; a negative
 // offset is not. It does not change recency or counters.
 func (c *Cache) Contains(key string, off, n int64, size int64) bool {
 	if off < 0 {
@@ -398,5 +692,8 @@ func (c *Cache) Stats() Stats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.Bytes = c.bytes
+	if c.disk != nil {
+		s.DiskBytes = c.disk.bytes
+	}
 	return s
 }

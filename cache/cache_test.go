@@ -22,9 +22,21 @@ func ramp(seed int, off, n int64) []byte {
 	return b
 }
 
-func fillRamp(b []byte, seed int, off int64) {
+// rampPattern holds i % 251 at i, so that fillRamp copies instead of
+// computing byte by byte (tests stream tens of MiB under -race).
+var rampPattern = func() []byte {
+	b := make([]byte, 251*512)
 	for i := range b {
-		b[i] = byte((int64(seed) + off + int64(i)) % 251)
+		b[i] = byte(i % 251)
+	}
+	return b
+}()
+
+func fillRamp(b []byte, seed int, off int64) {
+	for len(b) > 0 {
+		n := copy(b, rampPattern[(int64(seed)+off)%251:])
+		b = b[n:]
+		off += int64(n)
 	}
 }
 
@@ -37,20 +49,34 @@ type rampSource struct {
 	seed int
 	size int64
 
-	gate  chan struct{}             // when non-nil, calls wait for it to close (or their ctx)
-	fail  func(call int) error      // when non-nil and returning non-nil, the call fails
-	short func(call int, p int) int // when non-nil, the count of bytes to return (nil error)
+	gate     chan struct{}             // when non-nil, calls wait for it to close (or their ctx)
+	gateFrom int64                     // only calls at or past this offset wait for gate
+	delay    time.Duration             // every call takes at least this long
+	fail     func(call int) error      // when non-nil and returning non-nil, the call fails
+	short    func(call int, p int) int // when non-nil, the count of bytes to return (nil error)
 
-	mu    sync.Mutex
-	calls []span
+	mu        sync.Mutex
+	calls     []span // in call order
+	active    int    // calls running now
+	maxActive int    // most calls running at once
 }
 
 func (s *rampSource) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	s.mu.Lock()
 	s.calls = append(s.calls, span{off, off + int64(len(p))})
 	call := len(s.calls)
+	s.active++
+	s.maxActive = max(s.maxActive, s.active)
 	s.mu.Unlock()
-	if s.gate != nil {
+	defer func() {
+		s.mu.Lock()
+		s.active--
+		s.mu.Unlock()
+	}()
+	if s.delay > 0 {
+		time.Sleep(s.delay)
+	}
+	if s.gate != nil && off >= s.gateFrom {
 		select {
 		case <-s.gate:
 		case <-ctx.Done():
@@ -93,6 +119,20 @@ func (s *rampSource) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = nil
+}
+
+// CallsInOrder returns the calls made so far in the order they were made.
+func (s *rampSource) CallsInOrder() []span {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// MaxActive returns the largest number of calls that ran at once.
+func (s *rampSource) MaxActive() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxActive
 }
 
 func newCache(t testing.TB, o Options) *Cache {
@@ -141,6 +181,11 @@ func TestNew(t *testing.T) {
 		{name: "negative block", o: Options{BlockSize: -1}, wantErr: true},
 		{name: "negative memory", o: Options{Memory: -1}, wantErr: true},
 		{name: "negative timeout", o: Options{FetchTimeout: -time.Second}, wantErr: true},
+		{name: "negative read-ahead", o: Options{MaxReadAhead: -1}, wantErr: true},
+		{name: "negative read-ahead chunk", o: Options{ReadAheadChunk: -1}, wantErr: true},
+		{name: "negative read-ahead parallelism", o: Options{ReadAheadParallel: -1}, wantErr: true},
+		{name: "disk budget below a block file", o: Options{BlockSize: 100, DiskDir: "x", DiskBytes: 100}, wantErr: true},
+		{name: "negative disk budget", o: Options{DiskDir: "x", DiskBytes: -1}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -109,19 +109,40 @@ func (c *Catalog) withURL(ctx context.Context, it *Item, a *remote.Asset, op fun
 	return op(nu)
 }
 
+// headSize is how much of an asset Stat reads: one block of the cache, so
+// the head it learns the size from is cached whole (a COG's header).
+func (c *Catalog) headSize() int {
+	if c.o.Cache != nil {
+		return c.o.Cache.BlockSize()
+	}
+	return 64 << 10
+}
+
 // Stat returns what the server says of an asset (size, version), cached.
+// One ranged GET of the head answers it (no HEAD request), and the head's
+// bytes go to the block cache.
 func (c *Catalog) Stat(ctx context.Context, it *Item, a *remote.Asset) (remote.Info, error) {
 	return c.stats.get(ctx, assetID(it, a), func(ctx context.Context) (remote.Info, error) {
 		var info remote.Info
 		err := c.withURL(ctx, it, a, func(u string) error {
-			var err error
-			if info, err = c.rd.Stat(ctx, u); err != nil {
+			head, i, err := c.rd.ReadHead(ctx, u, c.headSize())
+			if err != nil {
 				return fmt.Errorf("stat asset %q of %s: %w", a.Key, it.ID, err)
+			}
+			info = i
+			if c.o.Cache != nil && info.Ranges && info.Size >= 0 {
+				c.o.Cache.Prime(cache.Object{Key: objectKey(u, info), Size: info.Size}, 0, head)
 			}
 			return nil
 		})
 		return info, err
 	})
+}
+
+// objectKey is an asset's cache key: its URL without signatures (they
+// change when re-signed, the object does not) and its version.
+func objectKey(u string, info remote.Info) string {
+	return remote.UnsignedURL(u) + "\x00" + info.Version()
 }
 
 // Size returns an asset's size: file:size when the item gives it, else what
@@ -165,7 +186,7 @@ func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.
 	}
 	etag := info.ETag
 	return cache.Object{
-		Key:  remote.RedactURL(u) + "\x00" + info.Version(),
+		Key:  objectKey(u, info),
 		Size: size,
 		Src: sourceFunc(func(ctx context.Context, p []byte, off int64) (int, error) {
 			var n int

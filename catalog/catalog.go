@@ -32,6 +32,7 @@ import (
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/remote"
 )
 
@@ -45,7 +46,9 @@ type Source interface {
 
 // Reader reads asset bytes.
 type Reader interface {
-	Stat(ctx context.Context, url string) (remote.Info, error)
+	// ReadHead reads the first n bytes and describes the object (size,
+	// version) from the same answer.
+	ReadHead(ctx context.Context, url string, n int) ([]byte, remote.Info, error)
 	ReadAt(ctx context.Context, url string, p []byte, off int64, etag string) (int, error)
 }
 
@@ -58,6 +61,11 @@ type Options struct {
 	Timeout   time.Duration // bound for one metadata load (default 2m)
 	Parallel  int           // parallel probe searches (default 8)
 	PageLimit int           // items per page when listing a day (default 100)
+	MaxItems  int           // most items shown in one day folder (default 10000)
+
+	// Cache, when set, receives the head of each asset read to learn its
+	// size and version, so that the first read of it fetches nothing more.
+	Cache *cache.Cache
 
 	Now    func() time.Time // clock (default time.Now)
 	Logger *slog.Logger
@@ -117,6 +125,9 @@ func New(src Source, rd Reader, o Options) *Catalog {
 	}
 	if o.PageLimit <= 0 {
 		o.PageLimit = 100
+	}
+	if o.MaxItems <= 0 {
+		o.MaxItems = 10000
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -368,9 +379,14 @@ func (c *Catalog) Items(ctx context.Context, col Collection, year, month, day in
 		q := remote.Search{Collections: []string{col.ID}, Datetime: Interval(from, to), Limit: c.o.PageLimit}
 		seen := map[string]bool{}
 		var list []remote.Item
+		full := false
 		err := c.src.Search(ctx, q, func(p *remote.Page) bool {
 			for _, it := range p.Items {
 				if inside(it.Time, from, to) && !seen[it.ID] {
+					if len(list) == c.o.MaxItems {
+						full = true
+						return false
+					}
 					seen[it.ID] = true
 					list = append(list, it)
 				}
@@ -379,6 +395,12 @@ func (c *Catalog) Items(ctx context.Context, col Collection, year, month, day in
 		})
 		if err != nil {
 			return nil, wrapSearch(err, col.ID, q.Datetime)
+		}
+		if full {
+			// Memory stays bounded on global collections with tens of
+			// thousands of items a day.
+			c.log.Warn("day holds more items than shown; narrow it with a view (bbox, filter)",
+				"collection", col.ID, "day", from.Format(time.DateOnly), "shown", c.o.MaxItems)
 		}
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 		names := uniqueNames{}

@@ -218,3 +218,16 @@ func TestAssetURL(t *testing.T) {
 		}
 	}
 }
+
+func TestItemsCapped(t *testing.T) {
+	src := &fakeSource{cols: []remote.Collection{{ID: "C"}}, pageSize: 7}
+	for i := range 50 {
+		src.items = append(src.items, remote.Item{ID: fmt.Sprintf("i%03d", i), Collection: "C", Time: at("2024-02-29T12:00:00Z")})
+	}
+	c := New(src, nil, Options{MaxItems: 20})
+	col, _ := c.FindCollection(context.Background(), "C")
+	items, err := c.Items(context.Background(), col, 2024, 2, 29)
+	if err != nil || len(items) != 20 {
+		t.Fatalf("capped listing: %d items, %v", len(items), err)
+	}
+}

@@ -102,7 +102,7 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, 
 	if err != nil {
 		return nil, 0, a.fs.fail("open", a.path, err)
 	}
-	return &assetHandle{file: a, obj: obj}, fuse.FOPEN_KEEP_CACHE, 0
+	return &assetHandle{file: a, r: a.fs.o.Cache.NewReader(obj)}, fuse.FOPEN_KEEP_CACHE, 0
 }
 
 // streamHandle is an open asset of unknown length, read as one stream.
@@ -134,17 +134,25 @@ func (h *streamHandle) Release(context.Context) syscall.Errno {
 	return 0
 }
 
-// assetHandle is an open asset file.
+// assetHandle is an open asset file: its reader holds the version seen at
+// open and the read-ahead state of this handle.
 type assetHandle struct {
 	file *assetFile
-	obj  cache.Object
+	r    *cache.Reader
 }
 
 var _ = (fusefs.FileReader)((*assetHandle)(nil))
+var _ = (fusefs.FileReleaser)((*assetHandle)(nil))
+
+// Release implements fusefs.FileReleaser.
+func (h *assetHandle) Release(context.Context) syscall.Errno {
+	h.r.Close()
+	return 0
+}
 
 // Read implements fusefs.FileReader.
 func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	n, err := h.file.fs.o.Cache.ReadAt(ctx, h.obj, dest, off)
+	n, err := h.r.ReadAt(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, h.file.fs.fail("read", h.file.path, err)
 	}

@@ -30,6 +30,7 @@ package fs
 
 import (
 	"context"
+	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"os"
@@ -39,6 +40,7 @@ import (
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/catalog"
@@ -55,9 +57,11 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Kernel cache timeouts; zero takes the defaults (entries and
-	// attributes: 1 minute; failed lookups: 60 s).
+	// attributes: 1 minute; failed lookups: 60 s; items and their files,
+	// which do not change: 1 hour).
 	EntryTimeout    time.Duration
 	NegativeTimeout time.Duration
+	ItemTimeout     time.Duration
 
 	// Debug logs every FUSE operation.
 	Debug bool
@@ -79,6 +83,9 @@ func New(o Options) *FS {
 	}
 	if o.NegativeTimeout <= 0 {
 		o.NegativeTimeout = 60 * time.Second
+	}
+	if o.ItemTimeout <= 0 {
+		o.ItemTimeout = time.Hour
 	}
 	log := o.Logger
 	if log == nil {
@@ -119,7 +126,30 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 	if f.o.AllowOther {
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "default_permissions")
 	}
-	return fusefs.Mount(dir, f.Root(), opts)
+	srv, err := fusefs.Mount(dir, f.Root(), opts)
+	if err != nil {
+		return nil, err
+	}
+	f.raiseReadAhead(dir)
+	return srv, nil
+}
+
+// readAheadKB is the kernel read-ahead asked for the mount: FUSE caps it at
+// 128 KiB at mount time, which makes sequential readers (cp) send small,
+// serial reads.
+const readAheadKB = 1024
+
+// raiseReadAhead sets the mount's kernel read-ahead (its backing device's
+// read_ahead_kb) when allowed (root); best effort.
+func (f *FS) raiseReadAhead(dir string) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return
+	}
+	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
+	if err := os.WriteFile(p, []byte(fmt.Sprint(readAheadKB)), 0o644); err != nil {
+		f.log.Debug("kernel read-ahead left at its default", "file", p, "err", err)
+	}
 }
 
 // ino is a node's inode number: a hash of its path, stable across
@@ -150,8 +180,9 @@ type node interface {
 
 // child is one entry of a folder listing.
 type child struct {
-	name string
-	node node
+	name    string
+	node    node
+	timeout time.Duration // kernel entry/attr timeout; 0: the mount's default
 }
 
 // lister lists one kind of folder.
@@ -201,6 +232,10 @@ func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fus
 	p := join(d.path, name)
 	if errno := c.node.fill(ctx, &out.Attr); errno != 0 {
 		return nil, errno
+	}
+	if c.timeout > 0 {
+		out.SetEntryTimeout(c.timeout)
+		out.SetAttrTimeout(c.timeout)
 	}
 	if v, ok := c.node.(interface{ volatile(context.Context) bool }); ok && v.volatile(ctx) {
 		out.SetAttrTimeout(0)

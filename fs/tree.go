@@ -15,7 +15,7 @@ func (r rootDir) list(context.Context) ([]child, error) {
 	kids := make([]child, 0, len(r.fs.o.Catalogs))
 	for _, c := range r.fs.o.Catalogs {
 		p := join("/", c.Name())
-		kids = append(kids, child{c.Name(), &dir{fs: r.fs, path: p, mtime: r.fs.mounted, l: catalogDir{r.fs, c, p}}})
+		kids = append(kids, child{name: c.Name(), node: &dir{fs: r.fs, path: p, mtime: r.fs.mounted, l: catalogDir{r.fs, c, p}}})
 	}
 	return sortChildren(kids), nil
 }
@@ -36,7 +36,7 @@ func (d catalogDir) list(ctx context.Context) ([]child, error) {
 	for _, col := range cols {
 		p := join(d.path, col.Name)
 		l := dateDir{fs: d.fs, cat: d.cat, col: col, path: p}
-		kids = append(kids, child{col.Name, &dir{fs: d.fs, path: p, mtime: col.Start, l: l}})
+		kids = append(kids, child{name: col.Name, node: &dir{fs: d.fs, path: p, mtime: col.Start, l: l}})
 	}
 	return kids, nil
 }
@@ -84,7 +84,7 @@ func (d dateDir) list(ctx context.Context) ([]child, error) {
 			t = time.Date(d.year, time.Month(d.month), u, 0, 0, 0, 0, time.UTC)
 		}
 		sub.path = join(d.path, name)
-		kids = append(kids, child{name, &dir{fs: d.fs, path: sub.path, mtime: t, l: sub}})
+		kids = append(kids, child{name: name, node: &dir{fs: d.fs, path: sub.path, mtime: t, l: sub}})
 	}
 	return kids, nil
 }
@@ -98,7 +98,7 @@ func (d dateDir) items(ctx context.Context) ([]child, error) {
 	for _, it := range items {
 		p := join(d.path, it.Name)
 		l := itemDir{fs: d.fs, cat: d.cat, item: it, node: nil, path: p}
-		kids = append(kids, child{it.Name, &dir{fs: d.fs, path: p, mtime: it.Time, l: l}})
+		kids = append(kids, child{it.Name, &dir{fs: d.fs, path: p, mtime: it.Time, l: l}, d.fs.o.ItemTimeout})
 	}
 	return kids, nil
 }
@@ -129,7 +129,7 @@ func (d itemDir) list(context.Context) ([]child, error) {
 		default:
 			nd = &jsonFile{data: c.JSON, path: p, mtime: d.item.Time}
 		}
-		kids = append(kids, child{c.Name, nd})
+		kids = append(kids, child{c.Name, nd, d.fs.o.ItemTimeout})
 	}
 	return kids, nil // Node children are sorted already
 }

@@ -94,7 +94,8 @@ func (c *Client) auth() *Auth {
 	return c.Auth
 }
 
-// chain performs req and follows its redirects (at most maxRedirects). It returns the
+// chain performs req and follows its redirects (at most maxRedirects), each hop holding a
+// slot of its origin (Client.MaxPerOrigin) until its body ends or is closed. It returns the
 // final response and the token the final hop carried ("" for none). A redirect that
 // leaves the scope for a sign-in page ends the chain with ErrAuthRedirect (and the token
 // carried by the hop that redirected).
@@ -122,8 +123,17 @@ func (c *Client) chain(hc *http.Client, req *http.Request) (*http.Response, stri
 		if scheme == "https" {
 			sawHTTPS = true
 		}
+		release, err := c.acquire(ctx, cur.URL)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s %s: wait for a connection slot: %w", cur.Method, RedactURL(cur.URL.String()), err)
+		}
 		began := time.Now()
 		resp, err := hc.Do(cur)
+		if err != nil {
+			release()
+		} else {
+			resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
+		}
 		if c != nil && c.Logger != nil && c.Logger.Enabled(ctx, slog.LevelDebug) {
 			status := 0
 			if resp != nil {
@@ -134,7 +144,7 @@ func (c *Client) chain(hc *http.Client, req *http.Request) (*http.Response, stri
 				slog.Int("status", status), slog.Duration("took", time.Since(began)), slog.Bool("token", tok != ""))
 		}
 		if err != nil {
-			return nil, "", redactErr(err)
+			return nil, "", &transportError{redactErr(err)}
 		}
 		if !isRedirect(resp.StatusCode) {
 			return resp, tok, nil

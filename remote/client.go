@@ -25,8 +25,32 @@ type Client struct {
 	Auth *Auth
 	// Logger, when set, gets one debug line per HTTP exchange (each redirect
 	// hop): method, URL without query, Range, status, duration and whether a
-	// token was sent; never the token or any query string.
+	// token was sent; never the token or any query string. Each retry is logged at
+	// debug (method, URL without query, attempt, cause, wait), giving up once at warn.
 	Logger *slog.Logger
+
+	// RetryBudget bounds the time of one operation (Stat, ReadHead, ReadAt, Open up to its
+	// headers, a STAC call), retries included: 0 -> DefaultRetryBudget (30 s), < 0 -> no
+	// retries. Answers 408, 429 and 5xx (but 501 and 505), transport errors, stalls and
+	// bodies cut short are retried with jittered exponential backoff (100 ms doubling up to
+	// 5 s, full jitter), or after the Retry-After the server asks for; a Retry-After longer
+	// than what is left of the budget ends the retries at once. The wait for response
+	// headers (a slot of MaxPerOrigin included) is bounded by min(30 s, what is left of
+	// the budget, but at least min(budget, 1 s)). When the budget is spent the error wraps
+	// the last cause. See the package documentation, "Retries".
+	RetryBudget time.Duration
+	// StallTimeout is how long one read of a response body may wait without a byte
+	// before the request is abandoned (and retried, or resumed by ReadAt): 0 ->
+	// DefaultStallTimeout (20 s).
+	StallTimeout time.Duration
+	// MaxPerOrigin bounds the concurrent HTTP exchanges per origin (scheme://host:port):
+	// 0 -> DefaultMaxPerOrigin (16). A slot is taken per exchange (each redirect hop) and
+	// given back when the response body is read to its end or closed; a body left open
+	// (Open) holds its slot. Read when the origin is first used.
+	MaxPerOrigin int
+
+	lim       limiter       // per-origin semaphores
+	retryBase time.Duration // first backoff step, 0 -> retryBase (tests shorten it)
 }
 
 // NewHTTPClient returns the http.Client used when Client.HTTP is nil: a Transport cloned
@@ -80,7 +104,8 @@ func statusError(resp *http.Response) *StatusError {
 			u = RedactURL(resp.Request.URL.String())
 		}
 	}
-	return &StatusError{Method: method, URL: u, Code: resp.StatusCode, Body: string(b)}
+	return &StatusError{Method: method, URL: u, Code: resp.StatusCode, Body: string(b),
+		retryAfter: resp.Header.Get("Retry-After")}
 }
 
 // drainClose reads what is left of a body, up to a bound, so the connection can be reused,
@@ -106,13 +131,28 @@ func (r stacRequest) key() string {
 }
 
 // stac performs a STAC API call and returns the body (bounded by maxBody) and the URL of
-// the document (after redirects), against which relative links resolve.
+// the document (after redirects), against which relative links resolve. Transient
+// failures are retried (Client.RetryBudget).
 func (c *Client) stac(ctx context.Context, r stacRequest) ([]byte, *url.URL, error) {
+	type doc struct {
+		b []byte
+		u *url.URL
+	}
+	rt := c.newRetrier(ctx, r.method, r.url)
+	d, err := retryLoop(rt, func() (doc, error) {
+		b, u, err := c.stacOnce(rt, r)
+		return doc{b, u}, err
+	})
+	return d.b, d.u, err
+}
+
+// stacOnce is one attempt of stac.
+func (c *Client) stacOnce(rt *retrier, r stacRequest) ([]byte, *url.URL, error) {
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	req, err := http.NewRequestWithContext(rt.ctx, r.method, r.url, body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", r.method, RedactURL(r.url), redactErr(err))
 	}
@@ -128,7 +168,7 @@ func (c *Client) stac(ctx context.Context, r stacRequest) ([]byte, *url.URL, err
 	for k, vs := range r.header {
 		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
 	}
-	resp, err := c.do(req)
+	resp, err := rt.do(req)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -26,7 +26,32 @@
 // # Ranged reads
 //
 // Client.ReadAt has io.ReaderAt semantics over HTTP Range requests and copes with servers
-// that ignore Range (200), cap the length of a range, or cut a body short.
+// that ignore Range (200), cap the length of a range, or cut a body short. Bytes are
+// never taken from an answer that does not fit the request: a Content-Range starting
+// elsewhere or disagreeing with Content-Length (ErrBadResponse), another ETag, a 412, or
+// another object size than earlier answers told (ErrChanged).
+//
+// # Retries
+//
+// Every operation (Stat, ReadHead, ReadAt, Open until its headers, each STAC call) runs
+// within Client.RetryBudget (30 s by default). Answers 408, 429 and 5xx (but 501 and 505),
+// transport errors (refused or reset connections, EOF before the headers), stalled
+// requests and bodies cut short are retried after a backoff: full jitter over 100 ms
+// doubling up to 5 s, or the Retry-After the server asked for (seconds or an HTTP date)
+// when it fits in what is left of the budget. Other answers are returned at once:
+// 401 (the token is renewed and the request replayed once by the authentication layer),
+// 403 (callers renew presigned URLs), 404, 412, and every malformed answer. A ReadAt whose
+// body is cut short or stalls resumes from the last byte received, with If-Match the
+// object's strong ETag, keeping the bytes already in p.
+//
+// A request is abandoned and retried when its response headers take longer than
+// min(30 s, what is left of the budget), or when one read of its body waits
+// Client.StallTimeout (20 s) without a byte. When the budget is spent the error wraps the
+// last cause (callers report EIO); when the caller's context ends the retries stop at once
+// and the error wraps the context's error (context.Canceled, context.DeadlineExceeded).
+//
+// Client.MaxPerOrigin (16) bounds the concurrent exchanges per scheme://host:port: a slot
+// is held from the request until its body is read to the end or closed.
 package remote
 
 import (
@@ -60,6 +85,8 @@ type StatusError struct {
 	URL    string // redacted: scheme://host/path only, never the query (it may hold signatures)
 	Code   int
 	Body   string // first 512 bytes of the body, for the log
+
+	retryAfter string // the Retry-After header, if any
 }
 
 // Error returns "METHOD url: code text". The body is left out (it may echo request

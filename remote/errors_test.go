@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestStatusErrorIs(t *testing.T) {
@@ -82,7 +83,7 @@ func TestErrorsCarryNoQuery(t *testing.T) {
 	dead.Close()
 	defer srv.Close()
 	ctx := context.Background()
-	c := &Client{}
+	c := &Client{RetryBudget: 200 * time.Millisecond, retryBase: time.Millisecond} // "dead" is retried
 	p := make([]byte, 4)
 	calls := map[string]func() error{
 		"ReadAt 403": func() error { _, err := c.ReadAt(ctx, srv.URL+"/denied?sig="+secret, p, 0, ""); return err },
@@ -96,15 +97,15 @@ func TestErrorsCarryNoQuery(t *testing.T) {
 		"Open 403":     func() error { _, _, err := c.Open(ctx, srv.URL+"/denied?sig="+secret); return err },
 		"Open bad URL": func() error { _, _, err := c.Open(ctx, "http://h/\x7f?sig="+secret); return err },
 		"Landing 403": func() error {
-			_, err := (&Catalog{URL: srv.URL + "/denied?sig=" + secret}).Landing(ctx)
+			_, err := (&Catalog{Client: c, URL: srv.URL + "/denied?sig=" + secret}).Landing(ctx)
 			return err
 		},
 		"Landing bad JSON": func() error {
-			_, err := (&Catalog{URL: srv.URL + "/bad?sig=" + secret}).Landing(ctx)
+			_, err := (&Catalog{Client: c, URL: srv.URL + "/bad?sig=" + secret}).Landing(ctx)
 			return err
 		},
 		"Landing dead": func() error {
-			_, err := (&Catalog{URL: deadURL + "/?sig=" + secret}).Landing(ctx)
+			_, err := (&Catalog{Client: c, URL: deadURL + "/?sig=" + secret}).Landing(ctx)
 			return err
 		},
 	}

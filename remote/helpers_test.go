@@ -25,7 +25,7 @@ var fixtureHosts = []string{
 }
 
 // fixture returns a testdata file, or s itself when s is inline JSON.
-func fixture(t *testing.T, s string) []byte {
+func fixture(t testing.TB, s string) []byte {
 	t.Helper()
 	if strings.HasPrefix(s, "{") {
 		return []byte(s)

@@ -74,57 +74,114 @@ func assetRequest(ctx context.Context, method, url string) (*http.Request, error
 
 // Stat describes the object at url with a HEAD request. When HEAD is refused (403 on
 // presigned GET-only URLs, 405, 501) it falls back to GET with Range: bytes=0-0 and reads
-// the total from Content-Range.
+// the total from Content-Range. Transient failures are retried (Client.RetryBudget, which
+// covers the fallback too).
 func (c *Client) Stat(ctx context.Context, url string) (Info, error) {
-	req, err := assetRequest(ctx, http.MethodHead, url)
-	if err != nil {
-		return Info{}, err
+	r := c.newRetrier(ctx, http.MethodHead, url)
+	type stat struct {
+		info     Info
+		fallback bool
 	}
-	resp, err := c.do(req)
-	if err != nil {
-		return Info{}, err
+	got, err := retryLoop(r, func() (stat, error) {
+		req, err := assetRequest(r.ctx, http.MethodHead, url)
+		if err != nil {
+			return stat{}, err
+		}
+		resp, err := r.do(req)
+		if err != nil {
+			return stat{}, err
+		}
+		switch {
+		case resp.StatusCode >= 200 && resp.StatusCode <= 299:
+			drainClose(resp.Body)
+			return stat{info: infoFrom(resp)}, nil
+		case resp.StatusCode == http.StatusForbidden, resp.StatusCode == http.StatusMethodNotAllowed,
+			resp.StatusCode == http.StatusNotImplemented:
+			drainClose(resp.Body)
+			return stat{fallback: true}, nil
+		default:
+			return stat{}, statusError(resp)
+		}
+	})
+	if err != nil || !got.fallback {
+		return got.info, err
 	}
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
-		drainClose(resp.Body)
-		return infoFrom(resp), nil
-	case resp.StatusCode == http.StatusForbidden, resp.StatusCode == http.StatusMethodNotAllowed,
-		resp.StatusCode == http.StatusNotImplemented:
-		drainClose(resp.Body)
-		return c.statByGet(ctx, url)
-	default:
-		return Info{}, statusError(resp)
-	}
+	// Stat by a one-byte ranged GET, within the same budget.
+	r.method = http.MethodGet
+	_, info, err := c.readHead(r, url, 1)
+	return info, err
 }
 
-// statByGet is Stat by a one-byte ranged GET.
-func (c *Client) statByGet(ctx context.Context, url string) (Info, error) {
-	req, err := assetRequest(ctx, http.MethodGet, url)
-	if err != nil {
-		return Info{}, err
+// ReadHead reads the first n bytes of the object at url with one ranged GET
+// and describes the object from the same answer (size from Content-Range,
+// ETag, Last-Modified): size, version and, for a COG, its header in one
+// round trip. When the server ignores Range (200), Info.Ranges is false,
+// Info.Size is the Content-Length (-1 when absent) and the bytes returned
+// are the object's first bytes, at most n. An empty object gives no bytes.
+// Transient failures are retried (Client.RetryBudget).
+func (c *Client) ReadHead(ctx context.Context, url string, n int) ([]byte, Info, error) {
+	return c.readHead(c.newRetrier(ctx, http.MethodGet, url), url, n)
+}
+
+// readHead is ReadHead within the budget of r.
+func (c *Client) readHead(r *retrier, url string, n int) ([]byte, Info, error) {
+	type head struct {
+		b    []byte
+		info Info
 	}
-	req.Header.Set("Range", "bytes=0-0")
-	resp, err := c.do(req)
+	got, err := retryLoop(r, func() (head, error) {
+		b, info, err := c.readHeadOnce(r, url, n)
+		return head{b, info}, err
+	})
+	return got.b, got.info, err
+}
+
+// readHeadOnce is one attempt of ReadHead.
+func (c *Client) readHeadOnce(r *retrier, url string, n int) ([]byte, Info, error) {
+	req, err := assetRequest(r.ctx, http.MethodGet, url)
 	if err != nil {
-		return Info{}, err
+		return nil, Info{}, err
+	}
+	req.Header.Set("Range", fmt.Sprintf("bytes=0-%d", n-1))
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := r.do(req)
+	if err != nil {
+		return nil, Info{}, err
 	}
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		defer drainClose(resp.Body)
 		info := infoFrom(resp)
 		info.Ranges = true
-		_, _, total, err := parseContentRange(resp.Header.Get("Content-Range"))
-		if err != nil {
-			return Info{}, fmt.Errorf("stat %s: %w", RedactURL(url), err)
+		start, end, total, err := parseContentRange(resp.Header.Get("Content-Range"))
+		if err != nil || start != 0 {
+			return nil, Info{}, fmt.Errorf("GET %s: %w: Content-Range %q for bytes=0-%d", RedactURL(url), ErrBadResponse, resp.Header.Get("Content-Range"), n-1)
 		}
 		info.Size = total
-		return info, nil
+		want := end - start + 1
+		if want > int64(n) {
+			return nil, Info{}, fmt.Errorf("GET %s: %w: %d bytes for a %d-byte range", RedactURL(url), ErrBadResponse, want, n)
+		}
+		buf := make([]byte, want)
+		if _, err := io.ReadFull(resp.Body, buf); err != nil {
+			return nil, Info{}, fmt.Errorf("GET %s: body cut short: %w", RedactURL(url), unexpected(err))
+		}
+		return buf, info, nil
 	case http.StatusOK:
-		// Range ignored: the whole object follows. Do not read it.
-		_ = resp.Body.Close()
+		// Range ignored: the whole object follows; keep only its head.
+		defer resp.Body.Close()
 		info := infoFrom(resp)
 		info.Ranges = false
-		return info, nil
+		limit := int64(n)
+		if info.Size >= 0 && info.Size < limit {
+			limit = info.Size
+		}
+		buf := make([]byte, limit)
+		k, err := io.ReadFull(resp.Body, buf)
+		if err != nil && !(info.Size < 0 && err == io.ErrUnexpectedEOF) && !(k == 0 && err == io.EOF) {
+			return nil, Info{}, fmt.Errorf("GET %s: body cut short: %w", RedactURL(url), unexpected(err))
+		}
+		return buf[:k], info, nil
 	case http.StatusRequestedRangeNotSatisfiable:
 		// Even byte 0 is out of range: an empty object ("bytes */0").
 		defer drainClose(resp.Body)
@@ -136,13 +193,9 @@ func (c *Client) statByGet(ctx context.Context, url string) (Info, error) {
 				info.Size = n
 			}
 		}
-		return info, nil
+		return nil, info, nil
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		_ = resp.Body.Close()
-		return Info{}, fmt.Errorf("stat %s: unexpected status %d: %w", RedactURL(url), resp.StatusCode, ErrBadResponse)
-	}
-	return Info{}, statusError(resp)
+	return nil, Info{}, statusError(resp)
 }
 
 // parseContentRange parses "bytes first-last/total" (total may be "*": -1).
@@ -184,6 +237,13 @@ func parseContentRange(s string) (first, last, total int64, err error) {
 // and nil, or n < len(p) and io.EOF when the object ends first. A body cut short before
 // the expected length -> io.ErrUnexpectedEOF wrapped. If the response ETag is present and
 // differs from a non-empty etag -> ErrChanged.
+//
+// Transient failures are retried within Client.RetryBudget; a body cut short or stalled
+// is resumed from the last byte received (a ranged GET of the remainder, If-Match the
+// expected ETag, or the first response's strong ETag when etag is ""), keeping the bytes
+// already in p. A changed object (ErrChanged, 412) and an answer that does not fit the
+// request (ErrBadResponse) are not retried. When the retries end, n counts the bytes of
+// p that were filled.
 func (c *Client) ReadAt(ctx context.Context, url string, p []byte, off int64, etag string) (int, error) {
 	if off < 0 {
 		return 0, fmt.Errorf("read %s: negative offset %d", RedactURL(url), off)
@@ -191,31 +251,44 @@ func (c *Client) ReadAt(ctx context.Context, url string, p []byte, off int64, et
 	if len(p) == 0 {
 		return 0, nil
 	}
+	r := c.newRetrier(ctx, http.MethodGet, url)
 	n := 0
-	for round := 0; n < len(p); round++ {
-		if round == maxRangeRounds {
-			return n, fmt.Errorf("read %s at %d: server keeps sending short ranges: %w", RedactURL(url), off, ErrBadResponse)
-		}
-		m, eof, seen, err := c.readRange(ctx, url, p[n:], off+int64(n), etag)
+	short := 0        // complete answers shorter than asked
+	size := int64(-1) // the object's size, once an answer tells it
+	for n < len(p) {
+		m, eof, seen, err := c.readRange(r, url, p[n:], off+int64(n), etag, &size)
 		n += m
+		if etag == "" && seen != "" {
+			etag = seen // later requests, resumes included, must read the same version
+		}
 		if err != nil {
-			return n, err
+			if m > 0 {
+				r.progress()
+			}
+			if err := r.retry(err); err != nil {
+				return n, err
+			}
+			continue
 		}
 		if eof {
 			return n, io.EOF
 		}
-		if etag == "" {
-			etag = seen // later rounds must read the same version
+		if n < len(p) {
+			if short++; short == maxRangeRounds {
+				return n, fmt.Errorf("read %s at %d: server keeps sending short ranges: %w", RedactURL(url), off, ErrBadResponse)
+			}
 		}
 	}
 	return n, nil
 }
 
-// readRange does one ranged GET for p at off. It returns the bytes read, whether the
-// object ended within p, and the response ETag.
-func (c *Client) readRange(ctx context.Context, url string, p []byte, off int64, etag string) (n int, eof bool, seen string, err error) {
+// readRange does one ranged GET for p at off, as an attempt of r. It returns the bytes
+// read, whether the object ended within p, and the response ETag. *size is the object's
+// size told by earlier answers (-1: none yet): an answer telling another size means the
+// object changed (ErrChanged); else readRange records the size it learns.
+func (c *Client) readRange(r *retrier, url string, p []byte, off int64, etag string, size *int64) (n int, eof bool, seen string, err error) {
 	where := func() string { return fmt.Sprintf("read %s at %d", RedactURL(url), off) }
-	req, err := assetRequest(ctx, http.MethodGet, url)
+	req, err := assetRequest(r.ctx, http.MethodGet, url)
 	if err != nil {
 		return 0, false, "", err
 	}
@@ -224,12 +297,15 @@ func (c *Client) readRange(ctx context.Context, url string, p []byte, off int64,
 	if StrongETag(etag) {
 		req.Header.Set("If-Match", etag)
 	}
-	resp, err := c.do(req)
+	resp, err := r.do(req)
 	if err != nil {
 		return 0, false, "", err
 	}
 	if resp.StatusCode == http.StatusRequestedRangeNotSatisfiable {
 		drainClose(resp.Body)
+		if *size > off {
+			return 0, false, "", fmt.Errorf("%s: 416 for an object of %d bytes: %w", where(), *size, ErrChanged)
+		}
 		return 0, true, "", nil
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -239,6 +315,18 @@ func (c *Client) readRange(ctx context.Context, url string, p []byte, off int64,
 	seen = resp.Header.Get("ETag")
 	if etag != "" && seen != "" && !sameETag(etag, seen) {
 		return 0, false, seen, fmt.Errorf("%s: etag %s, expected %s: %w", where(), seen, etag, ErrChanged)
+	}
+
+	// sized checks the object's size an answer tells against what earlier ones told.
+	sized := func(total int64) error {
+		if total < 0 {
+			return nil
+		}
+		if *size >= 0 && total != *size {
+			return fmt.Errorf("%s: object of %d bytes, was %d: %w", where(), total, *size, ErrChanged)
+		}
+		*size = total
+		return nil
 	}
 
 	// want is how many bytes this response should deliver into p; objEnd tells whether the
@@ -255,12 +343,22 @@ func (c *Client) readRange(ctx context.Context, url string, p []byte, off int64,
 			return 0, false, seen, fmt.Errorf("%s: Content-Range %q does not start at %d: %w",
 				where(), resp.Header.Get("Content-Range"), off, ErrBadResponse)
 		}
+		if resp.ContentLength >= 0 && resp.ContentLength != last-first+1 {
+			return 0, false, seen, fmt.Errorf("%s: Content-Range %q with Content-Length %d: %w",
+				where(), resp.Header.Get("Content-Range"), resp.ContentLength, ErrBadResponse)
+		}
+		if err := sized(total); err != nil {
+			return 0, false, seen, err
+		}
 		want = min(last-first+1, int64(len(p)))
 		// The object ends within p when the total says so. With an unknown total a short
 		// range is ambiguous: ReadAt asks again, and 416 ends it.
 		objEnd = total >= 0 && first+want >= total
 	case http.StatusOK:
 		// Range ignored: the body is the whole object.
+		if err := sized(resp.ContentLength); err != nil {
+			return 0, false, seen, err
+		}
 		if off > 0 {
 			skipped, err := io.CopyN(io.Discard, resp.Body, off)
 			if err == io.EOF && (resp.ContentLength < 0 || skipped == resp.ContentLength) {
@@ -325,19 +423,29 @@ func unexpected(err error) error {
 
 // Open streams the whole object (GET without Range): used for objects with no length and no
 // Range. The caller closes the body. Content codings are refused (Accept-Encoding:
-// identity), so the bytes are the object's.
+// identity), so the bytes are the object's. The request is retried (Client.RetryBudget)
+// until the response headers arrive; a failure of the body afterwards (an error, or a
+// Read waiting StallTimeout without a byte) is the caller's to handle by opening again.
+// The body holds one of its origin's slots (Client.MaxPerOrigin) until closed.
 func (c *Client) Open(ctx context.Context, url string) (io.ReadCloser, Info, error) {
-	req, err := assetRequest(ctx, http.MethodGet, url)
+	r := c.newRetrier(ctx, http.MethodGet, url)
+	resp, err := retryLoop(r, func() (*http.Response, error) {
+		req, err := assetRequest(r.ctx, http.MethodGet, url)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Accept-Encoding", "identity")
+		resp, err := r.do(req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return nil, statusError(resp)
+		}
+		return resp, nil
+	})
 	if err != nil {
 		return nil, Info{}, err
-	}
-	req.Header.Set("Accept-Encoding", "identity")
-	resp, err := c.do(req)
-	if err != nil {
-		return nil, Info{}, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, Info{}, statusError(resp)
 	}
 	return resp.Body, infoFrom(resp), nil
 }

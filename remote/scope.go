@@ -127,3 +127,32 @@ func Presigned(u *url.URL) bool {
 	}
 	return false
 }
+
+// signingParams are query parameters that sign or authorise a URL rather
+// than name an object (S3 v2/v4, Azure SAS, GCS, CloudFront), lower case.
+var signingParams = map[string]bool{
+	"awsaccesskeyid": true, "signature": true, "expires": true, "x-amz-security-token": true,
+	"sig": true, "sv": true, "se": true, "st": true, "sp": true, "sr": true, "spr": true, "srt": true, "ss": true,
+	"skoid": true, "sktid": true, "skt": true, "ske": true, "sks": true, "skv": true, "sdd": true,
+	"policy": true, "key-pair-id": true,
+}
+
+// UnsignedURL returns u without userinfo, fragment and the query parameters
+// that sign it (X-Amz-*, X-Goog-*, SAS and the like), the others sorted: a
+// name for the object that stays the same when its URL is signed again.
+func UnsignedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return RedactURL(raw)
+	}
+	q := u.Query()
+	for k := range q {
+		lk := strings.ToLower(k)
+		if signingParams[lk] || strings.HasPrefix(lk, "x-amz-") || strings.HasPrefix(lk, "x-goog-") {
+			q.Del(k)
+		}
+	}
+	u.User, u.Fragment, u.RawFragment = nil, "", ""
+	u.RawQuery = q.Encode() // sorted by key
+	return u.String()
+}

@@ -114,3 +114,18 @@ func TestPresigned(t *testing.T) {
 		}
 	}
 }
+
+func TestUnsignedURL(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"https://b.s3.amazonaws.com/k/a.tif?X-Amz-Signature=x&X-Amz-Credential=c&X-Amz-Date=d", "https://b.s3.amazonaws.com/k/a.tif"},
+		{"https://b/k?AWSAccessKeyId=a&Signature=s&Expires=1&x-amz-security-token=t", "https://b/k"},
+		{"https://acct.blob.core.windows.net/c/a.tif?sv=1&se=2&sp=r&sr=b&sig=z", "https://acct.blob.core.windows.net/c/a.tif"},
+		{"https://h/download?id=42&sig=z&format=tif", "https://h/download?format=tif&id=42"},
+		{"https://user:pw@h/a#frag", "https://h/a"},
+	}
+	for _, c := range cases {
+		if got := UnsignedURL(c.in); got != c.want {
+			t.Errorf("UnsignedURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

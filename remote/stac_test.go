@@ -84,7 +84,7 @@ func TestLandingFailureNotMemoised(t *testing.T) {
 		_, _ = w.Write([]byte(`{"id":"x"}`))
 	}))
 	defer srv.Close()
-	cat := &Catalog{URL: srv.URL}
+	cat := &Catalog{Client: &Client{RetryBudget: -1}, URL: srv.URL} // no retries
 	if _, err := cat.Landing(context.Background()); err == nil {
 		t.Fatal("first Landing succeeded")
 	}

@@ -7,7 +7,7 @@ set -euo pipefail
 need=()
 command -v fusermount3 >/dev/null || need+=(fuse3)
 command -v gdalinfo >/dev/null || need+=(gdal-bin)
-python3 -c 'from osgeo import gdal' 2>/dev/null || need+=(python3-gdal)
+/usr/bin/python3 -c 'from osgeo import gdal' 2>/dev/null || need+=(python3-gdal)
 command -v getfattr >/dev/null || need+=(attr)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,15 +106,23 @@ func configFor(srv *fakestac.Server, extra string) string {
 // startMount writes config to a file and mounts catalog "fake" with it.
 func startMount(t *testing.T, config string, args ...string) *mount {
 	t.Helper()
+	return startMountOn(t, "", config, args...)
+}
+
+// startMountOn is startMount on a given folder ("" for a new one).
+func startMountOn(t *testing.T, dir, config string, args ...string) *mount {
+	t.Helper()
 	requireFUSE(t)
 	tmp := t.TempDir()
 	cfg := filepath.Join(tmp, "config.toml")
 	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(tmp, "mnt")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
+	if dir == "" {
+		dir = filepath.Join(tmp, "mnt")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if len(args) == 0 {
 		args = []string{"--catalog", "fake"}
@@ -133,7 +142,7 @@ func startMount(t *testing.T, config string, args ...string) *mount {
 	go func() { m.done <- m.cmd.Wait() }()
 	t.Cleanup(func() { m.stop(t) })
 	deadline := time.Now().Add(15 * time.Second)
-	for !isMounted(dir) {
+	for !isMounted(dir) || !statOK(dir) {
 		select {
 		case err := <-m.done:
 			m.done <- err
@@ -174,6 +183,18 @@ func (m *mount) stop(t *testing.T) {
 	if t.Failed() || testing.Verbose() {
 		t.Logf("stacfs log:\n%s", m.stderr)
 	}
+}
+
+// statOK reports whether the mount on dir answers (a dead mount fails a
+// listing with ENOTCONN, though the kernel may still answer stat).
+func statOK(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	return err == nil || err == io.EOF
 }
 
 // isMounted reports whether dir is a mount point in /proc/self/mountinfo.

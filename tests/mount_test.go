@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -221,6 +222,21 @@ func TestContent(t *testing.T) {
 	})
 }
 
+// rangeGETs counts the GETs under path whose Range covers offset off.
+func rangeGETs(srv *fakestac.Server, path string, off int64) int {
+	n := 0
+	for _, r := range srv.Requests() {
+		var a, b int64
+		if r.Method != http.MethodGet || !strings.HasPrefix(r.Path, path) {
+			continue
+		}
+		if _, err := fmt.Sscanf(r.Range, "bytes=%d-%d", &a, &b); err == nil && a <= off && off <= b {
+			n++
+		}
+	}
+	return n
+}
+
 // settledGETs waits until the kernel's asynchronous read-ahead has stopped
 // reaching the server, then counts data GETs.
 func settledGETs(srv *fakestac.Server, path string) int {
@@ -319,8 +335,10 @@ func TestConcurrentReadersShareOneRequest(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	if n := dataGETs(f.srv, "/data/") - before; n != 1 {
-		t.Errorf("8 concurrent readers of one block made %d requests, want 1", n)
+	// The kernel may read ahead on its own; what matters is that the block
+	// the readers share was asked for once.
+	if n := rangeGETs(f.srv, "/data/", 2<<20); n != 1 {
+		t.Errorf("8 concurrent readers of one block: %d requests covered it, want 1 (%d requests in all)", n, dataGETs(f.srv, "/data/")-before)
 	}
 }
 
@@ -456,7 +474,7 @@ func TestStreamWithoutLength(t *testing.T) {
 	var once sync.Once
 	f.srv.SetFault(func(r *http.Request) *fakestac.Fault {
 		var fault *fakestac.Fault
-		if strings.HasPrefix(r.URL.Path, "/data/zipper/") && r.Method == http.MethodGet {
+		if strings.HasPrefix(r.URL.Path, "/data/zipper/") && r.Method == http.MethodGet && r.Header.Get("Range") == "" {
 			once.Do(func() { fault = &fakestac.Fault{ShortBody: true} })
 		}
 		return fault
@@ -469,8 +487,14 @@ func TestStreamWithoutLength(t *testing.T) {
 	if !bytes.Equal(got, ramp(203, 0, 9000)) {
 		t.Fatalf("cp of a stream without length: %d bytes, want 9000 byte-exact", len(got))
 	}
-	if n := dataGETs(f.srv, "/data/zipper/"); n != 2 {
-		t.Errorf("%d GETs of the zip, want 2 (one cut short, one whole)", n)
+	streams := 0
+	for _, r := range f.srv.Requests() {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.Path, "/data/zipper/") && r.Range == "" {
+			streams++
+		}
+	}
+	if streams != 2 {
+		t.Errorf("%d whole GETs of the zip, want 2 (one cut short, one whole)", streams)
 	}
 	// Once read whole, its size is known.
 	deadline := time.Now().Add(5 * time.Second)

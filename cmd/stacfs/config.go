@@ -18,6 +18,7 @@ import (
 // Config is the TOML config file (see config.toml.example for every key).
 type Config struct {
 	Cache    CacheConfig               `toml:"cache"`
+	Mount    MountConfig               `toml:"mount"`
 	Catalogs map[string]*CatalogConfig `toml:"catalogs"`
 
 	// Derived and checked by Load.
@@ -25,6 +26,8 @@ type Config struct {
 	memory      int64
 	blockSize   int64
 	metadataTTL time.Duration
+	readAhead   int64
+	diskBytes   int64
 }
 
 // CacheConfig is the [cache] table.
@@ -32,6 +35,16 @@ type CacheConfig struct {
 	Memory      string `toml:"memory"`       // block cache budget in RAM, e.g. "512MiB"
 	BlockSize   string `toml:"block_size"`   // block size, e.g. "128KiB"
 	MetadataTTL string `toml:"metadata_ttl"` // how long listings and sizes are cached, e.g. "5m"
+	ReadAhead   string `toml:"read_ahead"`   // most a sequential reader prefetches, e.g. "32MiB"; "0" turns it off
+	Dir         string `toml:"dir"`          // persistent disk tier folder ("" = off)
+	Disk        string `toml:"disk"`         // disk tier budget, e.g. "10GiB"
+}
+
+// MountConfig is the [mount] table.
+type MountConfig struct {
+	// AllowOther lets other users see the mount (with default_permissions,
+	// so file modes apply). Off by default: the mount is private.
+	AllowOther bool `toml:"allow_other"`
 }
 
 // CatalogConfig is a [catalogs.NAME] table.
@@ -118,6 +131,16 @@ func (c *Config) check() error {
 	if c.metadataTTL, err = parseDuration("cache.metadata_ttl", c.Cache.MetadataTTL, defaultMetadataTTL); err != nil {
 		return err
 	}
+	if c.readAhead, err = parseSize("cache.read_ahead", c.Cache.ReadAhead, 32<<20); err != nil {
+		return err
+	}
+	if c.diskBytes, err = parseSize("cache.disk", c.Cache.Disk, 10<<30); err != nil {
+		return err
+	}
+	if c.Cache.Disk != "" && c.Cache.Dir == "" {
+		return fmt.Errorf("key %q: set %q too, the folder of the disk tier", "cache.disk", "cache.dir")
+	}
+	c.Cache.Dir = expandHome(c.Cache.Dir)
 	if len(c.Catalogs) == 0 {
 		return fmt.Errorf("no catalogs: add a [catalogs.NAME] table with a url")
 	}

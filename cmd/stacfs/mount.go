@@ -10,6 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,10 +63,16 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		}
 		names = []string{only}
 	}
-	bc, err := cache.New(cache.Options{Memory: cfg.memory, BlockSize: int(cfg.blockSize), Logger: log})
-	if err != nil {
-		return err
+	co := cache.Options{Memory: cfg.memory, BlockSize: int(cfg.blockSize), Logger: log,
+		MaxReadAhead: cfg.readAhead, DiskDir: cfg.Cache.Dir, DiskBytes: cfg.diskBytes}
+	if cfg.readAhead == 0 {
+		co.MaxReadAhead, co.ReadAheadParallel = int64(cfg.blockSize), 1 // no more than the block read
 	}
+	bc, err := cache.New(co)
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	defer bc.Close()
 	var ccs []*CatalogConfig
 	for _, name := range names {
 		ccs = append(ccs, cfg.Catalogs[name])
@@ -79,7 +88,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		if err := signIn(ctx, cc, client); err != nil {
 			return err
 		}
-		cats = append(cats, newCatalog(cfg, cc, client, log))
+		cats = append(cats, newCatalog(cfg, cc, client, bc, log))
 	}
 	if err := prepareMountpoint(dir, log); err != nil {
 		return err
@@ -91,6 +100,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		Logger:       log,
 		EntryTimeout: cfg.metadataTTL,
 		Debug:        debug,
+		AllowOther:   cfg.Mount.AllowOther,
 	})
 	srv, err := fsys.Mount(dir)
 	if err != nil {
@@ -142,12 +152,13 @@ func signIn(ctx context.Context, cc *CatalogConfig, client *remote.Client) error
 }
 
 // newCatalog wires one configured catalog.
-func newCatalog(cfg *Config, cc *CatalogConfig, client *remote.Client, log *slog.Logger) *catalog.Catalog {
+func newCatalog(cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, log *slog.Logger) *catalog.Catalog {
 	src := &remote.Catalog{Client: client, URL: cc.URL}
 	return catalog.New(src, client, catalog.Options{
 		Name:        cc.name,
 		Collections: cc.Collections,
 		TTL:         cfg.metadataTTL,
+		Cache:       bc,
 		Logger:      log,
 	})
 }
@@ -170,15 +181,16 @@ func serve(ctx context.Context, srv *fuse.Server, dir string, log *slog.Logger) 
 	return unmount(srv, dir, done, log)
 }
 
-// unmount unmounts, retrying while the mount is busy, and detaches it
-// lazily as a last resort so the process can always exit.
+// unmount unmounts, retrying briefly while the mount is busy, then detaches
+// it lazily so the process always exits promptly: reads still in flight
+// end when the process does (the kernel fails them), new ones cannot start.
 func unmount(srv *fuse.Server, dir string, done <-chan struct{}, log *slog.Logger) error {
 	var err error
-	for range 10 {
+	for range 3 {
 		if err = srv.Unmount(); err == nil {
 			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
 		log.Warn("mount busy; detaching it", "mountpoint", dir, "err", err)
@@ -188,27 +200,81 @@ func unmount(srv *fuse.Server, dir string, done <-chan struct{}, log *slog.Logge
 	}
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(time.Second):
 	}
 	log.Info("unmounted", "mountpoint", dir)
 	return nil
 }
 
 // prepareMountpoint checks dir and cleans a stale mount left by a crash
-// ("transport endpoint is not connected").
+// ("transport endpoint is not connected"). A live mount is left alone.
 func prepareMountpoint(dir string, log *slog.Logger) error {
-	_, err := os.Stat(dir)
-	if errors.Is(err, syscall.ENOTCONN) {
-		log.Warn("cleaning a stale mount", "mountpoint", dir)
+	if mounted(dir) {
+		if !stale(dir) {
+			return fmt.Errorf("mountpoint %s: already mounted", dir)
+		}
+		log.Warn("cleaning a stale mount left by a crash", "mountpoint", dir)
 		if uerr := syscall.Unmount(dir, syscall.MNT_DETACH); uerr != nil {
 			if out, ferr := exec.Command("fusermount3", "-u", "-z", dir).CombinedOutput(); ferr != nil {
 				return fmt.Errorf("mountpoint %s: stale mount could not be cleaned: %v: %s", dir, uerr, out)
 			}
 		}
-		_, err = os.Stat(dir)
 	}
+	fi, err := os.Stat(dir)
 	if err != nil {
 		return fmt.Errorf("mountpoint: %w", err)
 	}
+	if !fi.IsDir() {
+		return fmt.Errorf("mountpoint %s: not a directory", dir)
+	}
 	return nil
+}
+
+// stale reports whether the file system mounted on dir has lost its server.
+// The kernel may answer stat from its cache, so it lists the folder.
+func stale(dir string) bool {
+	f, err := os.Open(dir)
+	if err == nil {
+		_, err = f.Readdirnames(1)
+		f.Close()
+	}
+	return errors.Is(err, syscall.ENOTCONN) || errors.Is(err, syscall.ECONNABORTED)
+}
+
+// mounted reports whether dir is a mount point (per /proc/self/mountinfo).
+func mounted(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && unescapeMountinfo(f[4]) == abs {
+			return true
+		}
+	}
+	return false
+}
+
+// unescapeMountinfo undoes the octal escapes (\040 for a space) of
+// /proc/self/mountinfo.
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

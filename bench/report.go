@@ -1,0 +1,435 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Rows of the table, in order.
+const (
+	rowGdalinfo   = "gdalinfo"
+	rowWindow     = "window"
+	rowThumb      = "thumbnail"
+	rowWindowWarm = "window-warm"
+	rowCp         = "cp"
+	rowCpWarm     = "cp-warm"
+	rowRSS        = "peak-rss"
+	rowCpLoopback = "cp-loopback"
+)
+
+var rowTitles = map[string]string{
+	rowGdalinfo:   "cold `gdalinfo`",
+	rowWindow:     "cold 1024×1024 window (`gdal_translate -srcwin`)",
+	rowThumb:      "cold 512 px thumbnail (`gdal_translate -outsize 512 512`)",
+	rowWindowWarm: "warm window, new process (same mount)",
+	rowCp:         "cold `cp` of the whole file",
+	rowCpWarm:     "warm `cp` (same mount)",
+	rowRSS:        "peak RSS of the mount process during the cold `cp`",
+	rowCpLoopback: "cold `cp`, unshaped loopback (no Toxiproxy)",
+}
+
+var rowOrder = []string{rowGdalinfo, rowWindow, rowThumb, rowWindowWarm, rowCp, rowCpWarm, rowRSS, rowCpLoopback}
+
+// sample is one measurement.
+type sample struct {
+	wall     time.Duration
+	requests int
+	bytes    int64
+	rss      int64 // VmHWM of the mount process, cold cp only
+}
+
+// results: row -> client ("stacfs", "baseline", "rclone") -> samples.
+type results map[string]map[string][]sample
+
+func (r results) add(row, client string, s sample) {
+	if r[row] == nil {
+		r[row] = map[string][]sample{}
+	}
+	r[row][client] = append(r[row][client], s)
+}
+
+// med is the per-metric median of some samples.
+type med struct {
+	n        int
+	wall     float64 // seconds
+	requests float64
+	bytes    float64
+	rss      float64
+}
+
+func (r results) median(row, client string) (med, bool) {
+	ss := r[row][client]
+	if len(ss) == 0 {
+		return med{}, false
+	}
+	pick := func(f func(sample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
+		}
+		slices.Sort(v)
+		n := len(v)
+		if n%2 == 1 {
+			return v[n/2]
+		}
+		return (v[n/2-1] + v[n/2]) / 2
+	}
+	return med{
+		n:        len(ss),
+		wall:     pick(func(s sample) float64 { return s.wall.Seconds() }),
+		requests: pick(func(s sample) float64 { return float64(s.requests) }),
+		bytes:    pick(func(s sample) float64 { return float64(s.bytes) }),
+		rss:      pick(func(s sample) float64 { return float64(s.rss) }),
+	}, true
+}
+
+func clientLabel(row, client string) string {
+	switch client {
+	case "baseline":
+		switch row {
+		case rowCp, rowCpWarm, rowCpLoopback:
+			return "curl"
+		}
+		return "vsicurl"
+	case "rclone":
+		return "rclone"
+	case "local":
+		return "local file"
+	}
+	return client
+}
+
+func isCopy(row string) bool { return row == rowCp || row == rowCpWarm || row == rowCpLoopback }
+
+// target returns the target of stacfs on a row and whether it is met (nil: not measured).
+func (b *bench) target(row string) (string, *bool) {
+	s, ok := b.res.median(srcRow(row), "stacfs")
+	base, bok := b.res.median(srcRow(row), "baseline")
+	yes := func(v bool) *bool { return &v }
+	switch row {
+	case rowGdalinfo, rowWindow, rowThumb:
+		t := "wall ≤ 1.0×, bytes ≤ 1.5×, requests ≤ vsicurl + 2"
+		if !ok || !bok {
+			return t, nil
+		}
+		return t, yes(len(b.misses(row)) == 0)
+	case rowWindowWarm:
+		t := "0 requests, wall < 0.1 s"
+		if !ok {
+			return t, nil
+		}
+		return t, yes(s.requests == 0 && s.wall < 0.1)
+	case rowCp:
+		t := "≥ 3× the speed of one curl stream (wall ≤ 0.33×)"
+		if !ok || !bok {
+			return t, nil
+		}
+		return t, yes(base.wall/s.wall >= 3)
+	case rowCpWarm:
+		t := "0 requests"
+		if !ok {
+			return t, nil
+		}
+		return t, yes(s.requests == 0)
+	case rowRSS:
+		t := fmt.Sprintf("≤ cache.memory + 100 MiB = %d MiB", cacheMemoryMiB+100)
+		if !ok || s.rss == 0 {
+			return t, nil
+		}
+		return t, yes(s.rss <= float64(cacheMemoryMiB+100)*(1<<20))
+	case rowCpLoopback:
+		t := "≥ 0.8× the speed of curl (wall ≤ 1.25×)"
+		if !ok || !bok {
+			return t, nil
+		}
+		return t, yes(base.wall/s.wall >= 0.8)
+	}
+	return "", nil
+}
+
+// misses names the criteria stacfs misses on a row with several (empty: all met).
+func (b *bench) misses(row string) []string {
+	s, ok := b.res.median(srcRow(row), "stacfs")
+	base, bok := b.res.median(srcRow(row), "baseline")
+	if !ok || !bok {
+		return nil
+	}
+	var m []string
+	switch row {
+	case rowGdalinfo, rowWindow, rowThumb:
+		if s.wall > base.wall {
+			m = append(m, "wall")
+		}
+		if s.bytes > 1.5*base.bytes {
+			m = append(m, "bytes")
+		}
+		if s.requests > base.requests+2 {
+			m = append(m, "requests")
+		}
+	case rowWindowWarm:
+		if s.requests != 0 {
+			m = append(m, "requests")
+		}
+		if s.wall >= 0.1 {
+			m = append(m, "wall")
+		}
+	}
+	return m
+}
+
+// srcRow is the row whose samples a row reads (peak RSS comes from the cold cp).
+func srcRow(row string) string {
+	if row == rowRSS {
+		return rowCp
+	}
+	return row
+}
+
+// table renders the markdown table of medians.
+func (b *bench) table() string {
+	var sb strings.Builder
+	sb.WriteString("| Row | Client | Wall | Requests | Bytes | Wall × | Bytes × | Requests Δ | Target (stacfs) | Met |\n")
+	sb.WriteString("|---|---|--:|--:|--:|--:|--:|--:|---|---|\n")
+	for _, row := range rowOrder {
+		title := rowTitles[row]
+		tgt, met := b.target(row)
+		metS := "—"
+		if met != nil {
+			metS = "**missed**"
+			if ms := b.misses(row); len(ms) > 0 {
+				metS += " (" + strings.Join(ms, ", ") + ")"
+			}
+			if *met {
+				metS = "met"
+			}
+		}
+		first := true
+		for _, client := range []string{"stacfs", "baseline", "rclone", "local"} {
+			if row == rowRSS && client == "baseline" {
+				continue
+			}
+			m, ok := b.res.median(srcRow(row), client)
+			if !ok {
+				continue
+			}
+			base, bok := b.res.median(srcRow(row), "baseline")
+			cells := make([]string, 10)
+			if first {
+				cells[0] = title
+			}
+			cells[1] = clientLabel(row, client)
+			if row == rowRSS {
+				cells[2] = fmtBytes(int64(m.rss))
+				for i := 3; i < 8; i++ {
+					cells[i] = ""
+				}
+			} else {
+				cells[2] = fmt.Sprintf("%.3f s", m.wall)
+				cells[3] = fmtNum(m.requests)
+				cells[4] = fmtBytes(int64(m.bytes))
+				if client == "local" {
+					cells[5], cells[6], cells[7] = "floor", "", ""
+				} else if client == "baseline" || !bok {
+					cells[5], cells[6], cells[7] = "baseline", "", ""
+					if !bok {
+						cells[5] = ""
+					}
+				} else {
+					cells[5] = ratio(m.wall, base.wall)
+					if isCopy(row) && m.wall > 0 {
+						cells[5] += fmt.Sprintf(" (speed %.2f×)", base.wall/m.wall)
+					}
+					cells[6] = ratio(m.bytes, base.bytes)
+					cells[7] = fmt.Sprintf("%+g", m.requests-base.requests)
+				}
+			}
+			if client == "stacfs" {
+				cells[8], cells[9] = tgt, metS
+			}
+			sb.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+			first = false
+		}
+	}
+	return sb.String()
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		if a == 0 {
+			return "1.00×"
+		}
+		return "∞"
+	}
+	return fmt.Sprintf("%.2f×", a/b)
+}
+
+func fmtNum(v float64) string {
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d", int64(v))
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func fmtBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// meta is what the table was measured with.
+type meta struct {
+	commit, date, machine, tools string
+	cog                          string
+	runs                         int
+	quick                        bool
+}
+
+func (m meta) summary() string {
+	mode := fmt.Sprintf("median of %d run(s)", m.runs)
+	if m.quick {
+		mode = "QUICK smoke test (small COG, " + mode + "): not comparable to a full run"
+	}
+	return fmt.Sprintf("Measured at commit `%s` on %s; %s.\n\nCOG: %s. Machine: %s. Tools: %s.",
+		m.commit, m.date, mode, m.cog, m.machine, m.tools)
+}
+
+func (b *bench) metadata(cogPath string, cogLen, runs int, quick bool) meta {
+	m := meta{runs: runs, quick: quick, date: time.Now().UTC().Format("2006-01-02 15:04 UTC")}
+	m.commit = strings.TrimSpace(cmdOut(b.root, "git", "rev-parse", "--short", "HEAD"))
+	if m.commit == "" {
+		m.commit = "unknown"
+	} else if strings.TrimSpace(cmdOut(b.root, "git", "status", "--porcelain", "--untracked-files=no")) != "" {
+		m.commit += " + uncommitted changes"
+	}
+	m.cog = fmt.Sprintf("%d×%d UInt16, DEFLATE, 512 px tiles, overviews, %s", b.size, b.size, fmtBytes(int64(cogLen)))
+	m.machine = fmt.Sprintf("%d CPUs, Linux %s", runtime.NumCPU(), strings.TrimSpace(cmdOut("", "uname", "-r")))
+	tools := []string{
+		"stacfs " + firstField(cmdOut("", b.stacfsBin, "version"), 1),
+		"GDAL " + strings.TrimSuffix(firstField(cmdOut("", "gdalinfo", "--version"), 1), ","),
+		"curl " + firstField(cmdOut("", "curl", "--version"), 1),
+	}
+	if b.rclone != "" {
+		tools = append(tools, "rclone "+firstField(cmdOut("", "rclone", "version"), 1)+" ("+b.rclone+")")
+	}
+	m.tools = strings.Join(tools, ", ")
+	return m
+}
+
+func cmdOut(dir, name string, args ...string) string {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, _ := cmd.Output()
+	return string(out)
+}
+
+// firstField returns the i-th whitespace field (0-based) of the first line of s.
+func firstField(s string, i int) string {
+	line, _, _ := strings.Cut(s, "\n")
+	f := strings.Fields(line)
+	if i < len(f) {
+		return f[i]
+	}
+	return "?"
+}
+
+// document renders docs/performance.md.
+func (b *bench) document(m meta, table string) string {
+	var notes strings.Builder
+	for _, n := range b.notes {
+		notes.WriteString("- " + n + "\n")
+	}
+	if notes.Len() > 0 {
+		notes.WriteString("\n")
+	}
+	var met, missed []string
+	for _, row := range rowOrder {
+		if _, ok := b.target(row); ok == nil {
+			continue
+		}
+		if _, ok := b.target(row); *ok {
+			met = append(met, rowTitles[row])
+		} else {
+			missed = append(missed, rowTitles[row])
+		}
+	}
+	summary := fmt.Sprintf("Targets met: %d of %d.", len(met), len(met)+len(missed))
+	if len(missed) > 0 {
+		summary += " Missed: " + strings.Join(missed, "; ") + "."
+	}
+	return fmt.Sprintf(docTemplate, cacheMemory, latencyMS, bandwidthKBps/1000,
+		m.summary(), table, notes.String(), summary, cacheMemoryMiB+100)
+}
+
+const docTemplate = "# Performance\n\n" +
+	"This file is written by `make bench` (the program in [`bench/`](../bench)); the table\n" +
+	"below is the last full run. Do not edit the table by hand: run the benchmark again.\n\n" +
+	"## Setup\n\n" +
+	"- **Data**: one Sentinel-2-like band, a 10980×10980 UInt16 COG (DEFLATE, 512 px tiles,\n" +
+	"  overviews down to 343 px), generated once with GDAL by `bench/gencog.py` (field\n" +
+	"  parcels, smooth relief, rivers and sensor noise, so it compresses like real data) and\n" +
+	"  cached in `bench/.data/`.\n" +
+	"- **Servers**, all in the bench process on loopback: an asset server (`fakestac`, Go's\n" +
+	"  `http.ServeContent`: Range, ETag) that counts every request and every body byte it\n" +
+	"  writes; [Toxiproxy](https://github.com/Shopify/toxiproxy) v2.12.0 in front of it, as a\n" +
+	"  library, adding **%[2]d ms latency each way** and a **%[3]d MB/s bandwidth limit per\n" +
+	"  connection** (downstream); a fake STAC API (`fakestac`) with one collection and one\n" +
+	"  item whose asset href points at the proxy (with `file:size`). The STAC API itself is\n" +
+	"  not shaped, and the metadata walk to the file (`stat`) is done before timing.\n" +
+	"- **stacfs**: the built `bin/stacfs`, `stacfs mount --config FILE --catalog bench DIR`\n" +
+	"  with `[cache] memory = \"%[1]s\"` and every other setting at its default.\n" +
+	"- **Baselines**: GDAL's `/vsicurl/` on the same proxied URL (env\n" +
+	"  `GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR`, a new process each time, so always cold) for\n" +
+	"  the GDAL rows; `curl -o FILE URL` (one stream) for the copy rows. For comparison,\n" +
+	"  `rclone mount --read-only :http: --http-url <folder URL>` (default VFS settings, no\n" +
+	"  cache) on the same proxied folder, when rclone is installed and can mount.\n" +
+	"- **Cold** means a fresh mount (a new stacfs or rclone process; unmounting also drops\n" +
+	"  the kernel's page cache of the file) and a new client process. **Warm** rows run the\n" +
+	"  same client again, as a new process, on the same mount.\n" +
+	"- The 1024×1024 window starts off the tile grid (x = W/2 − 300, y = H/3 − 200), so it\n" +
+	"  touches 3×3 full-resolution tiles; the thumbnail reads the 686 px overview. Outputs\n" +
+	"  go to `/dev/shm`.\n\n" +
+	"## How to read the table\n\n" +
+	"Each value is the median of the runs. **Wall** is the client process's wall time.\n" +
+	"**Requests** and **Bytes** are counted at the asset server (behind the proxy), after the\n" +
+	"client has exited and the counters have stopped moving, so read-ahead that outlives the\n" +
+	"client counts too; bytes are body bytes handed to the connection (the proxy buffers,\n" +
+	"so a client that abandons a long response is charged for what the proxy took).\n" +
+	"**Wall ×** and **Bytes ×** are the client's value over the baseline's (vsicurl for the\n" +
+	"GDAL rows, curl for the copy rows): below 1 is better; for copies, **speed** is the\n" +
+	"baseline's wall time over the client's. **Requests Δ** is the client's requests minus\n" +
+	"the baseline's. **Target** and **Met** apply to stacfs only; rclone is there for\n" +
+	"comparison. Peak RSS is `VmHWM` of the mount process after the cold copy.\n" +
+	"**local file** rows run the same client on the COG on local disk (in the page cache):\n" +
+	"the floor of the warm rows, mostly process start-up (GDAL's is about 0.1–0.3 s here).\n\n" +
+	"## Results\n\n" +
+	"%[4]s\n\n" +
+	"%[5]s\n" +
+	"%[6]s" +
+	"%[7]s\n\n" +
+	"## Targets\n\n" +
+	"- Cold `gdalinfo`, window and thumbnail: wall time ≤ 1.0× GDAL `/vsicurl/`, bytes ≤\n" +
+	"  1.5× its bytes, requests ≤ its requests + 2.\n" +
+	"- Warm window (new process, same mount): 0 requests, under 0.1 s.\n" +
+	"- Cold `cp`: at least 3× the speed of one curl stream on the shaped link (parallel\n" +
+	"  ranged reads beat a per-connection limit), and at least 0.8× curl on unshaped loopback.\n" +
+	"- Warm `cp`: 0 requests.\n" +
+	"- Peak RSS of stacfs during the cold `cp`: ≤ `cache.memory` + 100 MiB (%[8]d MiB).\n\n" +
+	"## Running it\n\n" +
+	"```sh\n" +
+	"make bench                          # as root: installs deps, builds bin/stacfs, runs go run ./bench\n" +
+	"make bench BENCH_ARGS=-quick        # smoke test: 1 run, 4096×4096 COG, table printed only\n" +
+	"go run ./bench -runs 5 -no-rclone   # flags: -runs, -quick, -doc FILE, -stacfs BIN, -data DIR\n" +
+	"```\n\n" +
+	"It needs root (FUSE mounts), `/dev/fuse`, GDAL with python3-gdal and numpy (to generate\n" +
+	"the COG), curl, and optionally rclone. A full run takes a few minutes on 2 cores. The\n" +
+	"asset server's request log of every measurement of the last run is in\n" +
+	"`bench/.data/last-run/` (method, Range, status, bytes), for reading request patterns.\n" +
+	"Mounts and processes are cleaned up on exit and on Ctrl-C.\n"

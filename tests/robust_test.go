@@ -1,0 +1,124 @@
+package tests
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/stacfs/stacfs/fakestac"
+)
+
+// TestHostileNames: ids and hrefs with '/', NUL, "..", over 255 bytes,
+// invalid UTF-8 and duplicates never break a listing.
+func TestHostileNames(t *testing.T) {
+	s := fakestac.New(fakestac.Options{})
+	defer s.Close()
+	day := ts("2024-05-05T10:00:00Z")
+	long := strings.Repeat("x", 300)
+	for _, col := range []string{"a/b", "..", "ok"} {
+		s.AddCollection(fakestac.Collection{ID: col, Start: *ts("2024-01-01T00:00:00Z")})
+	}
+	ids := []string{"sl/ash", "..", "nul\x00x", long, "bad\xffutf8", "dup", "dup/"}
+	for i, id := range ids {
+		s.AddItem(fakestac.Item{ID: id, Collection: "ok", Datetime: day, Assets: map[string]fakestac.Asset{
+			"a/b":  {Path: "/data/" + string(rune('a'+i)) + "/../x.tif", Size: 10, Seed: i},
+			"..":   {Path: "/data/" + string(rune('a'+i)) + "/" + long + ".tif", Size: 10, Seed: i},
+			"same": {Href: s.URL + "/data/same.tif", Size: 10, Seed: i},
+		}})
+	}
+	m := startMount(t, configFor(s, ""))
+	root := ls(t, m.Dir)
+	if len(root) != 3 {
+		t.Errorf("collections: %q", root)
+	}
+	dir := filepath.Join(m.Dir, "ok/2024/05/05")
+	items := ls(t, dir)
+	if len(items) != len(ids) {
+		t.Errorf("items: got %d %q, want %d", len(items), items, len(ids))
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		name := strings.TrimSuffix(it, "/")
+		if seen[name] || len(name) > 255 || !utf8.ValidString(name) || name == ".." || strings.ContainsRune(name, 0) {
+			t.Errorf("bad item name %q", name)
+		}
+		seen[name] = true
+		files := ls(t, filepath.Join(dir, name))
+		if len(files) < 2 {
+			t.Errorf("item %q: %q", name, files)
+		}
+	}
+	if again := ls(t, dir); strings.Join(again, "|") != strings.Join(items, "|") {
+		t.Error("names are not stable across listings")
+	}
+}
+
+// TestCrashRecovery: kill -9 of a mount with a reader in flight leaves a
+// dead mount ("transport endpoint is not connected"); stacfs mount on the
+// same folder cleans it and mounts within 5 s.
+func TestCrashRecovery(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	f.srv.SetFault(func(r *http.Request) *fakestac.Fault {
+		if strings.HasSuffix(r.URL.Path, "/B08.tif") && r.Method == http.MethodGet {
+			return &fakestac.Fault{Stall: 3 * time.Second}
+		}
+		return nil
+	})
+	m := startMount(t, configFor(f.srv, ""))
+	path := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B08.tif")
+	go os.ReadFile(path) // a reader in flight
+	time.Sleep(300 * time.Millisecond)
+	if err := m.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-m.done
+	m.done <- nil
+	if _, err := os.ReadDir(m.Dir); !errors.Is(err, syscall.ENOTCONN) {
+		t.Errorf("after kill -9: ls gives %v, want ENOTCONN", err)
+	}
+	f.srv.SetFault(nil)
+	start := time.Now()
+	m2 := startMountOn(t, m.Dir, configFor(f.srv, ""))
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("remount after a crash took %v", took)
+	}
+	if got := ls(t, m2.Dir); len(got) != 3 {
+		t.Errorf("after remount: %q", got)
+	}
+}
+
+// TestSIGTERMWithReadsInFlight: SIGTERM unmounts cleanly even while a read
+// waits on a slow server.
+func TestSIGTERMWithReadsInFlight(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	f.srv.SetFault(func(r *http.Request) *fakestac.Fault {
+		if strings.HasSuffix(r.URL.Path, "/B08.tif") && r.Method == http.MethodGet {
+			return &fakestac.Fault{Stall: 4 * time.Second}
+		}
+		return nil
+	})
+	m := startMount(t, configFor(f.srv, ""))
+	go os.ReadFile(filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B08.tif"))
+	time.Sleep(300 * time.Millisecond)
+	start := time.Now()
+	m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-m.done:
+		m.done <- err
+		if err != nil {
+			t.Errorf("exit status after SIGTERM: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no exit 10 s after SIGTERM with a read in flight")
+	}
+	if isMounted(m.Dir) {
+		t.Error("still mounted")
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
