@@ -98,7 +98,9 @@ const (
 	DefaultBlockSize         int           = 128 << 10
 	DefaultFetchTimeout      time.Duration = 60 * time.Second
 	DefaultMaxReadAhead      int64         = 32 << 20
-	DefaultReadAheadChunk    int64         = 4 << 20
+	DefaultReadAheadChunk    int64         = 2 << 20
+	DefaultReadAheadStart    int64         = 8 << 20
+	DefaultReadAheadFirst    int64         = 4 << 20
 	DefaultReadAheadParallel int           = 8
 	DefaultDiskBytes         int64         = 10 << 30 // when DiskDir is set
 )
@@ -141,6 +143,13 @@ type Options struct {
 	// ReadAheadParallel is the number of prefetch chunks one Reader may
 	// have in flight (default 8).
 	ReadAheadParallel int
+	// ReadAheadStart is how many bytes a Reader must read sequentially
+	// before read-ahead starts (default 8 MiB): a COG reader reading a row
+	// of adjacent tiles must not pull megabytes it will not use.
+	ReadAheadStart int64
+	// ReadAheadFirst is the first read-ahead window (default 4 MiB); it
+	// doubles while the reader keeps up, to MaxReadAhead.
+	ReadAheadFirst int64
 
 	// DiskDir is the folder of the persistent disk tier; "" turns it off.
 	// It is created when missing.
@@ -216,6 +225,7 @@ type Cache struct {
 	log          *slog.Logger
 	maxWindow    int64 // read-ahead window cap, whole blocks
 	firstWindow  int64 // first read-ahead window, whole blocks
+	minStreak    int64 // sequential bytes before read-ahead starts
 	chunk        int64 // prefetch request size, whole blocks
 	parallel     int   // prefetch chunks in flight per Reader
 	disk         *disk // nil without DiskDir
@@ -251,6 +261,12 @@ func New(o Options) (*Cache, error) {
 	}
 	if o.ReadAheadChunk == 0 {
 		o.ReadAheadChunk = DefaultReadAheadChunk
+	}
+	if o.ReadAheadStart == 0 {
+		o.ReadAheadStart = DefaultReadAheadStart
+	}
+	if o.ReadAheadFirst == 0 {
+		o.ReadAheadFirst = DefaultReadAheadFirst
 	}
 	if o.ReadAheadParallel == 0 {
 		o.ReadAheadParallel = DefaultReadAheadParallel
@@ -288,7 +304,8 @@ func New(o Options) (*Cache, error) {
 		fetchTimeout: o.FetchTimeout,
 		log:          o.Logger,
 		maxWindow:    maxWindow,
-		firstWindow:  min(maxWindow, max(bs, firstWindow/bs*bs)),
+		firstWindow:  min(maxWindow, max(bs, o.ReadAheadFirst/bs*bs)),
+		minStreak:    o.ReadAheadStart,
 		chunk:        max(bs, (o.ReadAheadChunk+bs-1)/bs*bs),
 		parallel:     o.ReadAheadParallel,
 		lru:          l,

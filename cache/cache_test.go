@@ -137,6 +137,17 @@ func (s *rampSource) MaxActive() int {
 
 func newCache(t testing.TB, o Options) *Cache {
 	t.Helper()
+	// The read-ahead tests were written for a window that starts at the
+	// second sequential read with 1 MiB, in 4 MiB chunks.
+	if o.ReadAheadStart == 0 {
+		o.ReadAheadStart = 1
+	}
+	if o.ReadAheadFirst == 0 {
+		o.ReadAheadFirst = 1 << 20
+	}
+	if o.ReadAheadChunk == 0 {
+		o.ReadAheadChunk = 4 << 20
+	}
 	c, err := New(o)
 	if err != nil {
 		t.Fatalf("New(%+v): %v", o, err)

@@ -10,9 +10,6 @@ const (
 	// start and still count as sequential (the kernel reorders its
 	// parallel 128 KiB reads).
 	seqSlack = 1 << 20
-	// firstWindow is the first read-ahead window (before rounding to
-	// blocks and capping).
-	firstWindow = 1 << 20
 )
 
 // Reader is the per-open-handle view of an object: it detects sequential
@@ -28,6 +25,7 @@ type Reader struct {
 	closed  bool
 	seen    bool       // a read happened: lastEnd is valid
 	lastEnd int64      // furthest end of the current sequential streak
+	start   int64      // where the current streak began
 	window  int64      // size of the last window scheduled; 0 when not streaming
 	next    int64      // end of the read-ahead scheduled so far (a block boundary or the size)
 	pending []prefetch // chunks waiting for a slot, in offset order
@@ -82,6 +80,7 @@ func (r *Reader) advance(off, end int64) {
 		// First read, or a jump: the streak starts again, and the chunks
 		// of the old window that have not started are not wanted.
 		r.seen = true
+		r.start = off
 		r.lastEnd = end
 		r.window = 0
 		r.next = 0
@@ -91,6 +90,8 @@ func (r *Reader) advance(off, end int64) {
 	r.lastEnd = max(r.lastEnd, end)
 	c := r.c
 	switch {
+	case r.window == 0 && r.lastEnd-r.start < c.minStreak:
+		return // not streaming yet
 	case r.window == 0:
 		r.window = c.firstWindow
 		r.next = r.lastEnd / c.blockSize * c.blockSize

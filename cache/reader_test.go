@@ -121,8 +121,8 @@ func TestReaderSequential(t *testing.T) {
 					sizes = append(sizes, n)
 				}
 			}
-			if len(sizes) < 10 || sizes[0] > 1<<20 || !slices.IsSorted(sizes) || slices.Max(sizes) != DefaultReadAheadChunk {
-				t.Errorf("prefetch sizes %v, want growing from at most 1 MiB to %d", sizes, DefaultReadAheadChunk)
+			if len(sizes) < 10 || sizes[0] > 1<<20 || !slices.IsSorted(sizes) || slices.Max(sizes) != 4<<20 {
+				t.Errorf("prefetch sizes %v, want growing from at most 1 MiB to %d", sizes, 4<<20)
 			}
 			if n := src.MaxActive(); n < 4 {
 				t.Errorf("at most %d fetches at once, want prefetches in parallel (4 or more)", n)
@@ -429,5 +429,48 @@ func BenchmarkSequentialReader(b *testing.B) {
 		}
 		r.Close()
 		src.Reset()
+	}
+}
+
+// TestReaderStartsAfterStreak: with the defaults, a few adjacent reads (a
+// row of COG tiles) fetch only what they touch; read-ahead starts once
+// DefaultReadAheadStart bytes were read in sequence.
+func TestReaderStartsAfterStreak(t *testing.T) {
+	checkNoLeak(t)
+	const bs = 128 << 10
+	const size = 64 << 20
+	c, err := New(Options{BlockSize: bs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &rampSource{seed: 3, size: size}
+	r := c.NewReader(Object{Key: "k", Size: size, Src: src})
+	defer r.Close()
+	p := make([]byte, 3*bs) // a tile of 384 KiB
+	for off := int64(0); off < 1<<20; off += int64(len(p)) {
+		if _, err := r.ReadAt(t.Context(), p, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "fetches to end", c.idle)
+	var fetched int64
+	for _, s := range src.Calls() {
+		fetched += s.End - s.Off
+	}
+	if fetched > 3*3*bs {
+		t.Errorf("three adjacent tile reads fetched %d bytes, want only the %d they touch", fetched, 3*3*bs)
+	}
+	for off := int64(1 << 20); off < DefaultReadAheadStart+(1<<20); off += int64(len(p)) {
+		if _, err := r.ReadAt(t.Context(), p, off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "fetches to end", c.idle)
+	var beyond bool
+	for _, s := range src.Calls() {
+		beyond = beyond || s.End > DefaultReadAheadStart+(2<<20)
+	}
+	if !beyond {
+		t.Error("no read-ahead after the streak")
 	}
 }

@@ -1,7 +1,9 @@
 package tests
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -121,4 +123,32 @@ func TestSIGTERMWithReadsInFlight(t *testing.T) {
 		t.Error("still mounted")
 	}
 	t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+}
+
+// TestDiskTierSurvivesRemount: with [cache] dir, a file read before a
+// remount is read again after it without a request.
+func TestDiskTierSurvivesRemount(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	cacheDir := t.TempDir()
+	cfg := strings.Replace(configFor(f.srv, ""), "[cache]\n", fmt.Sprintf("[cache]\ndir = %q\ndisk = \"256MiB\"\n", cacheDir), 1)
+	path := "S2/2023/03/15/S2A_20230315_a/B04.tif"
+	m := startMount(t, cfg)
+	first, err := os.ReadFile(filepath.Join(m.Dir, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.stop(t)
+	m2 := startMount(t, cfg)
+	before := settledGETs(f.srv, "/data/")
+	second, err := os.ReadFile(filepath.Join(m2.Dir, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One ranged GET of the head tells the version; the bytes come from disk.
+	if n := settledGETs(f.srv, "/data/") - before; n > 1 {
+		t.Errorf("read after remount made %d data requests, want at most 1 (the version check)", n)
+	}
+	if !bytes.Equal(first, second) || !bytes.Equal(first, ramp(1, 0, bigSize)) {
+		t.Error("bytes differ")
+	}
 }
