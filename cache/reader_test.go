@@ -315,7 +315,7 @@ func TestReaderCancelledDoesNotCancelPrefetch(t *testing.T) {
 		_, err := c.ReadAt(context.Background(), obj, p, 5*bs+7)
 		other <- err
 	}()
-	waitFor(t, "both to wait", func() bool { return c.Stats().Misses == 4 })
+	waitFor(t, "both to wait", func() bool { return c.Stats().Misses >= 4 })
 	cancel()
 	r.Close()
 	select {

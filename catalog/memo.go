@@ -7,9 +7,14 @@ import (
 )
 
 // memo caches the results of a loader for a time-to-live, and shares one
-// load between concurrent callers of the same key. Failed loads are not
-// cached. The load runs on a context detached from the caller's, bounded by
-// timeout, so one interrupted caller does not fail the others.
+// load between concurrent callers of the same key. The load runs on a
+// context detached from the caller's, bounded by timeout, so one
+// interrupted caller does not fail the others.
+//
+// When a reload fails, the last good value is served again (stale, until
+// the next reload succeeds): an outage does not hide what was listed. A
+// failure with nothing to fall back on is remembered for errTTL only, so the
+// kernel's revalidation and its lookup do not each wait for the network.
 type memo[K comparable, V any] struct {
 	ttl     time.Duration
 	timeout time.Duration
@@ -24,7 +29,12 @@ type memoEntry[V any] struct {
 	val     V
 	err     error
 	expires time.Time
+	good    bool // val is a value that loaded (maybe stale)
 }
+
+// errTTL is how long a failed load with no value to fall back on is
+// remembered.
+const errTTL = 2 * time.Second
 
 func newMemo[K comparable, V any](ttl, timeout time.Duration, now func() time.Time) *memo[K, V] {
 	return &memo[K, V]{ttl: ttl, timeout: timeout, now: now, entries: map[K]*memoEntry[V]{}}
@@ -34,17 +44,21 @@ func newMemo[K comparable, V any](ttl, timeout time.Duration, now func() time.Ti
 func (m *memo[K, V]) get(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
 	m.mu.Lock()
 	e, ok := m.entries[k]
+	var prev *memoEntry[V]
 	if ok {
 		select {
 		case <-e.done:
-			if e.err != nil || !m.now().Before(e.expires) {
-				ok = false
+			if !m.now().Before(e.expires) {
+				ok, prev = false, e
 			}
 		default: // in flight: wait for it
 		}
 	}
 	if !ok {
 		e = &memoEntry[V]{done: make(chan struct{})}
+		if prev != nil && prev.good {
+			e.val, e.good = prev.val, true // the fallback if the reload fails
+		}
 		m.entries[k] = e
 		go m.run(context.WithoutCancel(ctx), k, e, load)
 	}
@@ -64,9 +78,13 @@ func (m *memo[K, V]) run(ctx context.Context, k K, e *memoEntry[V], load func(co
 	defer cancel()
 	v, err := load(ctx)
 	m.mu.Lock()
-	e.val, e.err, e.expires = v, err, m.now().Add(m.ttl)
-	if err != nil && m.entries[k] == e {
-		delete(m.entries, k)
+	switch {
+	case err == nil:
+		e.val, e.good, e.expires = v, true, m.now().Add(m.ttl)
+	case e.good: // serve the stale value; try again after errTTL
+		e.expires = m.now().Add(min(errTTL, m.ttl))
+	default:
+		e.err, e.expires = err, m.now().Add(min(errTTL, m.ttl))
 	}
 	m.mu.Unlock()
 	close(e.done)
@@ -79,7 +97,7 @@ func (m *memo[K, V]) peek(k K) (V, bool) {
 	if e, ok := m.entries[k]; ok {
 		select {
 		case <-e.done:
-			if e.err == nil && m.now().Before(e.expires) {
+			if e.good && m.now().Before(e.expires) {
 				return e.val, true
 			}
 		default:

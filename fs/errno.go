@@ -20,14 +20,17 @@ import (
 //	remote.ErrDenied             EACCES
 //	remote.ErrChanged            ESTALE  (the object changed while open)
 //	catalog.ErrNoURL             EIO
-//	anything else                EIO     (network, server, timeout)
+//	anything else                EIO     (network, server, timeout,
+//	                                      ECONNRESET and the like)
 func toErrno(err error) syscall.Errno {
-	var errno syscall.Errno
+	if errno, ok := err.(syscall.Errno); ok { // an errno of our own, unwrapped
+		return errno
+	}
+	// Network errors wrap errnos such as ECONNRESET: they are EIO to a
+	// reader, so wrapped errnos are not passed through.
 	switch {
 	case err == nil:
 		return 0
-	case errors.As(err, &errno):
-		return errno
 	case errors.Is(err, context.Canceled):
 		return syscall.EINTR
 	case errors.Is(err, remote.ErrNotFound):

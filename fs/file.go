@@ -29,7 +29,8 @@ type assetFile struct {
 	path  string
 	mtime time.Time
 
-	shown atomic.Int64 // the size last reported to the kernel
+	shown   atomic.Int64           // the size last reported to the kernel
+	version atomic.Pointer[string] // the cache key (URL and version) of the last open
 }
 
 var _ = (fusefs.NodeGetattrer)((*assetFile)(nil))
@@ -102,7 +103,13 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, 
 	if err != nil {
 		return nil, 0, a.fs.fail("open", a.path, err)
 	}
-	return &assetHandle{file: a, r: a.fs.o.Cache.NewReader(obj)}, fuse.FOPEN_KEEP_CACHE, 0
+	keep := uint32(fuse.FOPEN_KEEP_CACHE)
+	if prev := a.version.Swap(&obj.Key); prev != nil && *prev != obj.Key {
+		// The asset changed since it was last opened: without KEEP_CACHE
+		// the kernel drops the pages of the old version.
+		keep = 0
+	}
+	return &assetHandle{file: a, r: a.fs.o.Cache.NewReader(obj)}, keep, 0
 }
 
 // streamHandle is an open asset of unknown length, read as one stream.

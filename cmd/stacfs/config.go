@@ -19,6 +19,7 @@ import (
 type Config struct {
 	Cache    CacheConfig               `toml:"cache"`
 	Mount    MountConfig               `toml:"mount"`
+	Network  NetworkConfig             `toml:"network"`
 	Catalogs map[string]*CatalogConfig `toml:"catalogs"`
 
 	// Derived and checked by Load.
@@ -28,6 +29,8 @@ type Config struct {
 	metadataTTL time.Duration
 	readAhead   int64
 	diskBytes   int64
+	retryBudget time.Duration
+	stall       time.Duration
 }
 
 // CacheConfig is the [cache] table.
@@ -45,6 +48,13 @@ type MountConfig struct {
 	// AllowOther lets other users see the mount (with default_permissions,
 	// so file modes apply). Off by default: the mount is private.
 	AllowOther bool `toml:"allow_other"`
+}
+
+// NetworkConfig is the [network] table.
+type NetworkConfig struct {
+	RetryBudget  string `toml:"retry_budget"`   // total time one operation may take, retries included, e.g. "30s"
+	StallTimeout string `toml:"stall_timeout"`  // abandon a transfer that sends nothing this long, e.g. "20s"
+	MaxPerOrigin int    `toml:"max_per_origin"` // concurrent requests per origin
 }
 
 // CatalogConfig is a [catalogs.NAME] table.
@@ -136,6 +146,18 @@ func (c *Config) check() error {
 	}
 	if c.diskBytes, err = parseSize("cache.disk", c.Cache.Disk, 10<<30); err != nil {
 		return err
+	}
+	if c.retryBudget, err = parseDuration("network.retry_budget", c.Network.RetryBudget, 30*time.Second); err != nil {
+		return err
+	}
+	if c.stall, err = parseDuration("network.stall_timeout", c.Network.StallTimeout, 20*time.Second); err != nil {
+		return err
+	}
+	if c.retryBudget == 0 || c.stall == 0 {
+		return fmt.Errorf("keys %q and %q must be more than 0", "network.retry_budget", "network.stall_timeout")
+	}
+	if c.Network.MaxPerOrigin < 0 || c.Network.MaxPerOrigin > 1024 {
+		return fmt.Errorf("key %q: %d is out of range (1 to 1024)", "network.max_per_origin", c.Network.MaxPerOrigin)
 	}
 	if c.Cache.Disk != "" && c.Cache.Dir == "" {
 		return fmt.Errorf("key %q: set %q too, the folder of the disk tier", "cache.disk", "cache.dir")

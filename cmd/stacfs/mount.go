@@ -80,7 +80,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 	warnLoosePermissions(log, ccs)
 	var cats []*catalog.Catalog
 	for _, cc := range ccs {
-		client, err := newClient(cc, log)
+		client, err := newClient(cfg, cc, log)
 		if err != nil {
 			return err
 		}
@@ -112,13 +112,14 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 
 // newClient builds the HTTP client of one catalog, with its token source
 // and credential scope.
-func newClient(cc *CatalogConfig, log *slog.Logger) (*remote.Client, error) {
+func newClient(cfg *Config, cc *CatalogConfig, log *slog.Logger) (*remote.Client, error) {
 	h := http.Header{}
 	for k, v := range cc.Headers {
 		h.Set(k, v)
 	}
 	client := &remote.Client{HTTP: remote.NewHTTPClient(), UserAgent: "stacfs/" + versionString(), Header: h,
-		Logger: log.With("catalog", cc.name)}
+		Logger: log.With("catalog", cc.name), RetryBudget: cfg.retryBudget, StallTimeout: cfg.stall,
+		MaxPerOrigin: cfg.Network.MaxPerOrigin}
 	if cc.auth.cfg.Type == "none" || cc.auth.cfg.Type == "" {
 		return client, nil
 	}

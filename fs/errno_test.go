@@ -1,0 +1,44 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/stacfs/stacfs/catalog"
+	"github.com/stacfs/stacfs/remote"
+)
+
+func TestToErrno(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+	cases := []struct {
+		err  error
+		want syscall.Errno
+	}{
+		{nil, 0},
+		{syscall.EROFS, syscall.EROFS},
+		{fmt.Errorf("read: %w", context.Canceled), syscall.EINTR},
+		{fmt.Errorf("x: %w", &remote.StatusError{Code: 404}), syscall.ENOENT},
+		{fmt.Errorf("x: %w", &remote.StatusError{Code: 410}), syscall.ENOENT},
+		{fmt.Errorf("x: %w", &remote.StatusError{Code: 401}), syscall.EACCES},
+		{fmt.Errorf("x: %w", &remote.StatusError{Code: 403}), syscall.EACCES},
+		{fmt.Errorf("x: %w", &remote.StatusError{Code: 412}), syscall.ESTALE},
+		{fmt.Errorf("x: %w", remote.ErrChanged), syscall.ESTALE},
+		{fmt.Errorf("x: %w", &remote.StatusError{Code: 503}), syscall.EIO},
+		{fmt.Errorf("gave up: %w", reset), syscall.EIO},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), syscall.EIO},
+		{fmt.Errorf("x: %w", io.ErrUnexpectedEOF), syscall.EIO},
+		{fmt.Errorf("x: %w", catalog.ErrNoURL), syscall.EIO},
+		{errors.New("anything"), syscall.EIO},
+	}
+	for _, c := range cases {
+		if got := toErrno(c.err); got != c.want {
+			t.Errorf("toErrno(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
