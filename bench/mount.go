@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/stacfs/stacfs/mountinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -189,22 +189,8 @@ func stopAll() {
 	wg.Wait()
 }
 
-// isMounted reports whether dir is a mount point in /proc/self/mountinfo.
-func isMounted(dir string) bool {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && fields[4] == dir {
-			return true
-		}
-	}
-	return false
-}
+// isMounted reports whether dir is a mount point.
+func isMounted(dir string) bool { return mountinfo.Mounted(dir) }
 
 // peakRSS returns VmHWM (peak resident set) of a process in bytes.
 func peakRSS(pid int) (int64, error) {

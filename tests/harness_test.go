@@ -7,7 +7,6 @@
 package tests
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/stacfs/stacfs/fakestac"
+	"github.com/stacfs/stacfs/mountinfo"
 )
 
 // stacfsBin is the binary under test, built once by TestMain.
@@ -197,22 +197,8 @@ func statOK(dir string) bool {
 	return err == nil || err == io.EOF
 }
 
-// isMounted reports whether dir is a mount point in /proc/self/mountinfo.
-func isMounted(dir string) bool {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && fields[4] == dir {
-			return true
-		}
-	}
-	return false
-}
+// isMounted reports whether dir is a mount point.
+func isMounted(dir string) bool { return mountinfo.Mounted(dir) }
 
 // run runs a command and returns its stdout, failing the test on error.
 func run(t *testing.T, name string, args ...string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,9 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +17,7 @@ import (
 	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/catalog"
 	stacfs "github.com/stacfs/stacfs/fs"
+	"github.com/stacfs/stacfs/mountinfo"
 	"github.com/stacfs/stacfs/remote"
 )
 
@@ -210,8 +207,8 @@ func unmount(srv *fuse.Server, dir string, done <-chan struct{}, log *slog.Logge
 // prepareMountpoint checks dir and cleans a stale mount left by a crash
 // ("transport endpoint is not connected"). A live mount is left alone.
 func prepareMountpoint(dir string, log *slog.Logger) error {
-	if mounted(dir) {
-		if !stale(dir) {
+	if mountinfo.Mounted(dir) {
+		if !mountinfo.Stale(dir) {
 			return fmt.Errorf("mountpoint %s: already mounted", dir)
 		}
 		log.Warn("cleaning a stale mount left by a crash", "mountpoint", dir)
@@ -229,53 +226,4 @@ func prepareMountpoint(dir string, log *slog.Logger) error {
 		return fmt.Errorf("mountpoint %s: not a directory", dir)
 	}
 	return nil
-}
-
-// stale reports whether the file system mounted on dir has lost its server.
-// The kernel may answer stat from its cache, so it lists the folder.
-func stale(dir string) bool {
-	f, err := os.Open(dir)
-	if err == nil {
-		_, err = f.Readdirnames(1)
-		f.Close()
-	}
-	return errors.Is(err, syscall.ENOTCONN) || errors.Is(err, syscall.ECONNABORTED)
-}
-
-// mounted reports whether dir is a mount point (per /proc/self/mountinfo).
-func mounted(dir string) bool {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return false
-	}
-	data, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) > 4 && unescapeMountinfo(f[4]) == abs {
-			return true
-		}
-	}
-	return false
-}
-
-// unescapeMountinfo undoes the octal escapes (\040 for a space) of
-// /proc/self/mountinfo.
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
