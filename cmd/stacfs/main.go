@@ -7,6 +7,7 @@
 //	stacfs mount [--config FILE] [--catalog NAME] MOUNTPOINT
 //	stacfs demo [MOUNTPOINT]
 //	stacfs token [--config FILE] --catalog NAME
+//	stacfs check [--config FILE] [--catalog NAME]
 //	stacfs version
 package main
 
@@ -41,6 +42,8 @@ Usage:
         serve the built-in demo catalog on loopback and mount it (default ./mnt)
   stacfs token [--config FILE] --catalog NAME
         print a fresh access token of a catalog (for curl or GDAL_HTTP_HEADERS)
+  stacfs check [--config FILE] [--catalog NAME]
+        check the config, sign-in, landing page, collections and search
   stacfs version
         print the version
 
@@ -66,6 +69,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, rest, stdout, stderr)
+	case "check":
+		if err = cmdCheck(ctx, rest, stdout, stderr); errors.Is(err, errChecksFailed) {
+			return 1 // the report says what failed
+		}
 	case "version", "--version":
 		fmt.Fprintln(stdout, "stacfs", versionString())
 	case "help", "-h", "--help", "-help":
