@@ -120,7 +120,11 @@ func newClient(cfg *Config, cc *CatalogConfig, log *slog.Logger) (*remote.Client
 	if cc.auth.cfg.Type == "none" || cc.auth.cfg.Type == "" {
 		return client, nil
 	}
-	tokens, err := remote.NewTokens(cc.auth.cfg, remote.NewHTTPClient())
+	ac := cc.auth.cfg
+	if ac.Logger == nil {
+		ac.Logger = log.With("catalog", cc.name)
+	}
+	tokens, err := remote.NewTokens(ac, remote.NewHTTPClient())
 	if err != nil {
 		return nil, fmt.Errorf("catalog %q: %w", cc.name, err)
 	}
