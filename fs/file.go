@@ -166,7 +166,7 @@ func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 	return fuse.ReadResultData(dest[:n]), 0
 }
 
-// jsonFile is a document held in memory (item.json).
+// jsonFile is a document held in memory (item.json, collection.json).
 type jsonFile struct {
 	fusefs.Inode
 	data  []byte

@@ -41,8 +41,9 @@ func (d catalogDir) list(ctx context.Context) ([]child, error) {
 	return kids, nil
 }
 
-// dateDir lists the years of a collection (year == 0), the months of a year
-// (month == 0), the days of a month (day == 0) or the items of a day.
+// dateDir lists the years of a collection and its collection.json (year ==
+// 0), the months of a year (month == 0), the days of a month (day == 0) or
+// the items of a day.
 type dateDir struct {
 	fs               *FS
 	cat              *catalog.Catalog
@@ -86,8 +87,22 @@ func (d dateDir) list(ctx context.Context) ([]child, error) {
 		sub.path = join(d.path, name)
 		kids = append(kids, child{name: name, node: &dir{fs: d.fs, path: sub.path, mtime: t, l: sub}})
 	}
+	if d.year == 0 && len(d.col.Raw) > 0 {
+		// The collection as the API returned it; no year is called so.
+		mt := d.col.Start
+		if mt.IsZero() {
+			mt = d.fs.mounted
+		}
+		p := join(d.path, collectionJSON)
+		kids = append(kids, child{name: collectionJSON, node: &jsonFile{data: d.col.Raw, path: p, mtime: mt}})
+		sortChildren(kids)
+	}
 	return kids, nil
 }
+
+// collectionJSON is the name of the collection document in a collection
+// folder.
+const collectionJSON = "collection.json"
 
 func (d dateDir) items(ctx context.Context) ([]child, error) {
 	items, err := d.cat.Items(ctx, d.col, d.year, d.month, d.day)

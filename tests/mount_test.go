@@ -49,8 +49,8 @@ func TestTree(t *testing.T) {
 		want []string
 	}{
 		{"", []string{"EMPTY/", "EOP:ESA:BIO/", "S2/"}},
-		{"EMPTY", []string{}},
-		{"S2", []string{"2023/", "2024/"}},
+		{"EMPTY", []string{"collection.json"}},
+		{"S2", []string{"2023/", "2024/", "collection.json"}},
 		{"S2/2023", []string{"03/"}},
 		{"S2/2023/03", []string{"15/"}},
 		{"S2/2023/03/15", []string{"S2A_20230315_a/", "S2B_20230315_b/"}},
