@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -150,5 +151,42 @@ func TestDiskTierSurvivesRemount(t *testing.T) {
 	}
 	if !bytes.Equal(first, second) || !bytes.Equal(first, ramp(1, 0, bigSize)) {
 		t.Error("bytes differ")
+	}
+}
+
+// TestKilledReaderReturnsPromptly: a reader killed while its read waits on a
+// stalled server is gone at once (stacfs answers the kernel's interrupt with
+// EINTR), and the mount goes on serving.
+func TestKilledReaderReturnsPromptly(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	f.srv.SetFault(func(r *http.Request) *fakestac.Fault {
+		if strings.HasSuffix(r.URL.Path, "/B04.tif") && r.Method == http.MethodGet && r.Header.Get("Range") != "bytes=0-131071" {
+			return &fakestac.Fault{Stall: 8 * time.Second}
+		}
+		return nil
+	})
+	m := startMount(t, configFor(f.srv, ""))
+	path := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B04.tif")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("dd", "if="+path, "of=/dev/null", "bs=1M", "skip=1", "count=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the read now waits on the stalled server
+	start := time.Now()
+	cmd.Process.Kill()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+		t.Logf("killed reader gone after %v", time.Since(start).Round(time.Millisecond))
+	case <-time.After(2 * time.Second):
+		t.Fatal("a killed reader is still waiting 2 s later (D state)")
+	}
+	f.srv.SetFault(nil)
+	if got := ls(t, filepath.Join(m.Dir, "S2/2023/03/15")); len(got) != 2 {
+		t.Errorf("mount after the kill: %q", got)
 	}
 }
