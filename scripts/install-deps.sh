@@ -1,26 +1,42 @@
 #!/usr/bin/env bash
-# Installs what stacfs' tests need on a Debian machine: FUSE 3 (fusermount3,
-# /dev/fuse), GDAL (gdalinfo, gdal_translate, python3-gdal) and getfattr.
-# Safe to run again: it installs only what is missing.
+# Installs what stacfs needs on a Debian machine, only what is missing.
+#   scripts/install-deps.sh          the tests: FUSE 3 (fusermount3, /dev/fuse),
+#                                    GDAL (gdalinfo, gdal_translate, python3-gdal),
+#                                    getfattr (attr)
+#   scripts/install-deps.sh --bench  also what make bench uses: curl (the
+#                                    one-stream baseline), numpy (to make the
+#                                    COG) and rclone (optional comparison rows)
 set -euo pipefail
 
 need=()
+optional=()
 command -v fusermount3 >/dev/null || need+=(fuse3)
 command -v gdalinfo >/dev/null || need+=(gdal-bin)
 /usr/bin/python3 -c 'from osgeo import gdal' 2>/dev/null || need+=(python3-gdal)
 command -v getfattr >/dev/null || need+=(attr)
+if [ "${1:-}" = "--bench" ]; then
+  command -v curl >/dev/null || need+=(curl)
+  /usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)
+  command -v rclone >/dev/null || optional+=(rclone)
+fi
 
-if [ ${#need[@]} -eq 0 ]; then
+if [ ${#need[@]} -eq 0 ] && [ ${#optional[@]} -eq 0 ]; then
   exit 0
 fi
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null; then sudo="sudo"; else
-    echo "install-deps: need root to install: ${need[*]}" >&2
+    echo "install-deps: need root to install: ${need[*]} ${optional[*]}" >&2
     exit 1
   fi
 fi
-echo "install-deps: installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing ${need[*]} ${optional[*]}"
 $sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+if [ ${#need[@]} -gt 0 ]; then
+  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [ ${#optional[@]} -gt 0 ]; then
+  $sudo apt-get install -y -qq --no-install-recommends "${optional[@]}" >/dev/null ||
+    echo "install-deps: ${optional[*]} could not be installed; the bench skips its rows" >&2
+fi

@@ -8,11 +8,14 @@ package tests
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -224,3 +227,30 @@ func ramp(seed int, off, n int64) []byte {
 
 // unmountLazy detaches a mount left behind.
 func unmountLazy(dir string) { _ = syscall.Unmount(dir, syscall.MNT_DETACH) }
+
+// sameJSONAsAPI fails unless the mounted file holds the same JSON document
+// as the API answers at url; it returns the decoded document.
+func sameJSONAsAPI(t *testing.T, path, url string) map[string]any {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	want, _ := io.ReadAll(resp.Body)
+	var g, w map[string]any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%s is not JSON: %v\n%s", filepath.Base(path), err, got)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("%s differs from the API's document:\n%s\nwant\n%s", filepath.Base(path), got, want)
+	}
+	return g
+}

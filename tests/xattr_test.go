@@ -1,10 +1,7 @@
 package tests
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -161,26 +158,8 @@ func TestCollectionJSON(t *testing.T) {
 	f := newFixture(t, fakestac.Options{})
 	m := startMount(t, configFor(f.srv, ""))
 	p := filepath.Join(m.Dir, "S2/collection.json")
-	got, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get(f.srv.STACURL + "collections/S2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	want, _ := io.ReadAll(resp.Body)
-	var g, w any
-	if err := json.Unmarshal(got, &g); err != nil {
-		t.Fatalf("collection.json is not JSON: %v\n%s", err, got)
-	}
-	if err := json.Unmarshal(want, &w); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(g, w) {
-		t.Errorf("collection.json differs from the API's collection:\n%s\nwant\n%s", got, want)
-	}
+	sameJSONAsAPI(t, p, f.srv.STACURL+"collections/S2")
+	got, _ := os.ReadFile(p)
 	fi, err := os.Stat(p)
 	if err != nil {
 		t.Fatal(err)
