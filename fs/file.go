@@ -67,8 +67,10 @@ func (a *assetFile) volatile(ctx context.Context) bool {
 }
 
 // Getattr implements fusefs.NodeGetattrer.
-func (a *assetFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	errno := a.fill(ctx, &out.Attr)
+func (a *assetFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
+	start := time.Now()
+	defer func() { a.fs.observe("getattr", start, errno) }()
+	errno = a.fill(ctx, &out.Attr)
 	if errno == 0 && a.volatile(ctx) {
 		out.SetTimeout(0)
 	}
@@ -82,7 +84,9 @@ func (a *assetFile) Setattr(context.Context, fusefs.FileHandle, *fuse.SetAttrIn,
 
 // Open implements fusefs.NodeOpener. The version seen now is the version
 // this handle reads, block by block, through the cache.
-func (a *assetFile) Open(ctx context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+func (a *assetFile) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle, _ uint32, errno syscall.Errno) {
+	start := time.Now()
+	defer func() { a.fs.observe("open", start, errno) }()
 	if flags&writeFlags != 0 {
 		return nil, 0, syscall.EROFS
 	}
@@ -159,9 +163,16 @@ func (h *assetHandle) Release(context.Context) syscall.Errno {
 
 // Read implements fusefs.FileReader.
 func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	start := time.Now()
 	n, err := h.r.ReadAt(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, h.file.fs.fail("read", h.file.path, err)
+		errno := h.file.fs.fail("read", h.file.path, err)
+		h.file.fs.observe("read", start, errno)
+		return nil, errno
+	}
+	h.file.fs.observe("read", start, 0)
+	if h.file.fs.o.Served != nil {
+		h.file.fs.o.Served(n)
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }

@@ -63,6 +63,12 @@ type Options struct {
 	NegativeTimeout time.Duration
 	ItemTimeout     time.Duration
 
+	// Observe, when set, is told of every lookup, listing, getattr, open
+	// and read: its duration and errno (for metrics).
+	Observe func(op string, took time.Duration, errno syscall.Errno)
+	// Served, when set, counts bytes handed to readers.
+	Served func(n int)
+
 	// Debug logs every FUSE operation.
 	Debug bool
 	// AllowOther lets other users see the mount (with default_permissions).
@@ -218,8 +224,21 @@ func (d *dir) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOu
 	return d.fill(ctx, &out.Attr)
 }
 
+// observe reports an operation that began at start to Options.Observe.
+func (f *FS) observe(op string, start time.Time, errno syscall.Errno) {
+	if f.o.Observe != nil {
+		f.o.Observe(op, time.Since(start), errno)
+	}
+}
+
 // Lookup implements fusefs.NodeLookuper.
-func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *fusefs.Inode, errno syscall.Errno) {
+	start := time.Now()
+	defer func() { d.fs.observe("lookup", start, errno) }()
+	return d.lookup(ctx, name, out)
+}
+
+func (d *dir) lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	kids, err := d.l.list(ctx)
 	if err != nil {
 		return nil, d.fs.fail("lookup", join(d.path, name), err)
@@ -245,10 +264,14 @@ func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fus
 
 // Readdir implements fusefs.NodeReaddirer.
 func (d *dir) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
+	start := time.Now()
 	kids, err := d.l.list(ctx)
 	if err != nil {
-		return nil, d.fs.fail("readdir", d.path, err)
+		errno := d.fs.fail("readdir", d.path, err)
+		d.fs.observe("readdir", start, errno)
+		return nil, errno
 	}
+	defer d.fs.observe("readdir", start, 0)
 	entries := make([]fuse.DirEntry, len(kids))
 	for i, c := range kids {
 		entries[i] = fuse.DirEntry{Name: c.name, Mode: c.node.mode(), Ino: ino(join(d.path, c.name))}

@@ -129,6 +129,14 @@ func (c *Client) chain(hc *http.Client, req *http.Request) (*http.Response, stri
 		}
 		began := time.Now()
 		resp, err := hc.Do(cur)
+		if c != nil && c.Observer != nil {
+			status := 0
+			if resp != nil {
+				status = resp.StatusCode
+				resp.Body = &countingBody{ReadCloser: resp.Body, origin: originLabel(cur.URL), obs: c.Observer}
+			}
+			c.Observer.Exchange(cur.Method, originLabel(cur.URL), status, time.Since(began))
+		}
 		if err != nil {
 			release()
 		} else {

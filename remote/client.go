@@ -48,10 +48,43 @@ type Client struct {
 	// given back when the response body is read to its end or closed; a body left open
 	// (Open) holds its slot. Read when the origin is first used.
 	MaxPerOrigin int
+	// Observer, when set, is told of every HTTP exchange, body byte and
+	// retry (for metrics).
+	Observer Observer
 
 	lim       limiter       // per-origin semaphores
 	retryBase time.Duration // first backoff step, 0 -> retryBase (tests shorten it)
 }
+
+// Observer receives what a Client does, for metrics. Origins are
+// scheme://host[:port]; it is called from many goroutines.
+type Observer interface {
+	// Exchange is one HTTP exchange (one redirect hop): its status (0 for a
+	// transport error) and the time to its response headers.
+	Exchange(method, origin string, status int, took time.Duration)
+	// Bytes counts response body bytes read from origin.
+	Bytes(origin string, n int)
+	// Retry counts an operation tried again after a transient failure.
+	Retry(method, origin string)
+}
+
+// countingBody reports the bytes read from a response body.
+type countingBody struct {
+	io.ReadCloser
+	origin string
+	obs    Observer
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.obs.Bytes(b.origin, n)
+	}
+	return n, err
+}
+
+// originLabel is scheme://host[:port] of u, as metrics label it.
+func originLabel(u *url.URL) string { return u.Scheme + "://" + u.Host }
 
 // NewHTTPClient returns the http.Client used when Client.HTTP is nil: a Transport cloned
 // from http.DefaultTransport with 32 idle connections per host, HTTP/2 attempted, a 30 s

@@ -98,6 +98,7 @@ type retrier struct {
 	ctx      context.Context // the caller's
 	method   string
 	url      string // redacted
+	origin   string
 	start    time.Time
 	deadline time.Time
 	attempts int // failed attempts so far
@@ -106,7 +107,11 @@ type retrier struct {
 
 func (c *Client) newRetrier(ctx context.Context, method, rawURL string) *retrier {
 	now := time.Now()
-	return &retrier{c: c, ctx: ctx, method: method, url: RedactURL(rawURL), start: now, deadline: now.Add(c.retryBudget())}
+	origin := ""
+	if u, err := url.Parse(rawURL); err == nil {
+		origin = originLabel(u)
+	}
+	return &retrier{c: c, ctx: ctx, method: method, url: RedactURL(rawURL), origin: origin, start: now, deadline: now.Add(c.retryBudget())}
 }
 
 // progress notes that the failed attempt delivered bytes: the next wait starts from the
@@ -138,6 +143,9 @@ func (r *retrier) retry(err error) error {
 				slog.Int("attempts", r.attempts), slog.Duration("took", time.Since(r.start)), slog.String("cause", err.Error()))
 		}
 		return fmt.Errorf("gave up after %d attempts in %v: %w", r.attempts, time.Since(r.start).Round(time.Millisecond), err)
+	}
+	if r.c != nil && r.c.Observer != nil {
+		r.c.Observer.Retry(r.method, r.origin)
 	}
 	if l := r.c.logger(); l != nil && l.Enabled(r.ctx, slog.LevelDebug) {
 		l.LogAttrs(r.ctx, slog.LevelDebug, "retry", slog.String("method", r.method), slog.String("url", r.url),

@@ -31,6 +31,7 @@ type Config struct {
 	diskBytes   int64
 	retryBudget time.Duration
 	stall       time.Duration
+	metricsAddr string // --metrics, not a config key
 }
 
 // CacheConfig is the [cache] table.

@@ -4,7 +4,9 @@
 //
 // Usage:
 //
-//	stacfs mount [--config FILE] [--catalog NAME] MOUNTPOINT
+//	stacfs mount [--config FILE] [--catalog NAME] [--daemon] MOUNTPOINT
+//	stacfs prefetch [--jobs N] PATH...
+//	stacfs NAME MOUNTPOINT -o OPTIONS (mount.fuse3 / fstab form)
 //	stacfs demo [MOUNTPOINT]
 //	stacfs token [--config FILE] --catalog NAME
 //	stacfs check [--config FILE] [--catalog NAME]
@@ -36,8 +38,13 @@ item's asset files; reading a file becomes HTTP Range requests behind a block
 cache.
 
 Usage:
-  stacfs mount [--config FILE] [--catalog NAME] MOUNTPOINT
-        mount the configured catalogs (one folder each), or only NAME
+  stacfs mount [--config FILE] [--catalog NAME] [--daemon] MOUNTPOINT
+        mount the configured catalogs (one folder each), or only NAME;
+        --daemon returns once mounted and serves in the background
+  stacfs prefetch [--jobs N] PATH...
+        read files or whole folders of a mount in parallel to warm the caches
+  stacfs NAME MOUNTPOINT -o ro,config=FILE[,allow_other,debug,...]
+        the mount.fuse3 form, for fstab: a daemonized mount of catalog NAME
   stacfs demo [MOUNTPOINT]
         serve the built-in demo catalog on loopback and mount it (default ./mnt)
   stacfs token [--config FILE] --catalog NAME
@@ -65,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "mount":
 		err = cmdMount(ctx, rest, stdout, stderr)
+	case "prefetch":
+		err = cmdPrefetch(ctx, rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "token":
@@ -78,6 +87,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 	default:
+		if isFstabForm(args) { // stacfs NAME MOUNTPOINT -o OPTIONS, from mount.fuse3
+			err = cmdFstab(ctx, args, stdout, stderr)
+			break
+		}
 		fmt.Fprintf(stderr, "stacfs: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}

@@ -22,9 +22,13 @@ import (
 )
 
 func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME] MOUNTPOINT", stderr)
+	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME] [--daemon [--log-file FILE]] MOUNTPOINT", stderr)
 	cfgPath := fl.String("config", "", "config file (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
 	only := fl.String("catalog", "", "mount only this catalog: the root holds its collections")
+	daemon := fl.Bool("daemon", false, "mount in the background and return once mounted")
+	logFile := fl.String("log-file", "", "append the log to FILE (with --daemon, else it is discarded)")
+	allowOther := fl.Bool("allow-other", false, "let other users see the mount (as [mount] allow_other)")
+	metricsAddr := fl.String("metrics", "", "serve Prometheus metrics on ADDR (e.g. 127.0.0.1:9477) at /metrics")
 	var lf logFlags
 	lf.register(fl)
 	pos, err := parse(fl, args)
@@ -35,7 +39,12 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fl.Usage()
 		return fmt.Errorf("%w: mount takes one MOUNTPOINT", errUsage)
 	}
-	log, err := lf.logger(stderr)
+	logw, closeLog, err := openLogFile(*logFile, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	log, err := lf.logger(logw)
 	if err != nil {
 		return err
 	}
@@ -47,6 +56,13 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if *daemon {
+		return daemonize(args, pos[0], *logFile)
+	}
+	if *allowOther {
+		cfg.Mount.AllowOther = true
+	}
+	cfg.metricsAddr = *metricsAddr
 	return mountAndServe(ctx, cfg, *only, pos[0], lf.debug, log, stdout)
 }
 
@@ -70,6 +86,10 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		return fmt.Errorf("cache: %w", err)
 	}
 	defer bc.Close()
+	m, err := startMetrics(cfg.metricsAddr, bc, log)
+	if err != nil {
+		return err
+	}
 	var ccs []*CatalogConfig
 	for _, name := range names {
 		ccs = append(ccs, cfg.Catalogs[name])
@@ -81,6 +101,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		if err != nil {
 			return err
 		}
+		m.observe(cc.name, client)
 		// Wrong credentials fail here, before anything is mounted.
 		if err := signIn(ctx, cc, client); err != nil {
 			return err
@@ -98,12 +119,15 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		EntryTimeout: cfg.metadataTTL,
 		Debug:        debug,
 		AllowOther:   cfg.Mount.AllowOther,
+		Observe:      m.op(),
+		Served:       m.served(),
 	})
 	srv, err := fsys.Mount(dir)
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", dir, err)
 	}
 	log.Info("mounted", "mountpoint", dir, "catalogs", names)
+	daemonMounted()
 	return serve(ctx, srv, dir, log)
 }
 
