@@ -4,7 +4,7 @@ BIN     := bin/stacfs
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test deps vet unit clean fuzz bench
+.PHONY: all build run test deps vet unit clean fuzz bench test-gis
 
 # Fuzz targets (package:target), each run for FUZZTIME by make fuzz.
 FUZZ     := remote:FuzzParseItem remote:FuzzNextLink remote:FuzzScope remote:FuzzContentRange catalog:FuzzLayout catalog:FuzzSanitize
@@ -25,6 +25,12 @@ run: build
 test: deps vet
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+# QGIS as a real client (heavy to install: not part of make test): loads a
+# mounted COG headless and renders it like the local file.
+test-gis: deps
+	./scripts/install-deps.sh --gis
+	$(GO) test -tags gis -count=1 -run TestQGIS -v ./tests
 
 # Run every fuzz target for FUZZTIME (the STAC parsers, name sanitising, the
 # credential-scope decision); new crashers land in testdata/fuzz.

@@ -3,6 +3,7 @@
 #   scripts/install-deps.sh          the tests: FUSE 3 (fusermount3, /dev/fuse),
 #                                    GDAL (gdalinfo, gdal_translate, python3-gdal),
 #                                    getfattr (attr), python3-rasterio
+#   scripts/install-deps.sh --gis    also QGIS (python3-qgis) for make test-gis
 #   scripts/install-deps.sh --bench  also what make bench uses: curl (the
 #                                    one-stream baseline), numpy (to make the
 #                                    COG) and rclone (optional comparison rows)
@@ -15,6 +16,9 @@ command -v gdalinfo >/dev/null || need+=(gdal-bin)
 /usr/bin/python3 -c 'from osgeo import gdal' 2>/dev/null || need+=(python3-gdal)
 command -v getfattr >/dev/null || need+=(attr)
 /usr/bin/python3 -c 'import rasterio' 2>/dev/null || need+=(python3-rasterio)
+if [ "${1:-}" = "--gis" ]; then
+  /usr/bin/python3 -c 'import qgis.core' 2>/dev/null || need+=(python3-qgis qgis-providers)
+fi
 if [ "${1:-}" = "--bench" ]; then
   command -v curl >/dev/null || need+=(curl)
   /usr/bin/python3 -c 'import numpy' 2>/dev/null || need+=(python3-numpy)

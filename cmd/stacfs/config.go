@@ -60,11 +60,12 @@ type NetworkConfig struct {
 
 // CatalogConfig is a [catalogs.NAME] table.
 type CatalogConfig struct {
-	Preset      string            `toml:"preset"`
-	URL         string            `toml:"url"`
-	Collections []string          `toml:"collections"`
-	Headers     map[string]string `toml:"headers"`
-	Auth        *AuthConfig       `toml:"auth"`
+	Preset      string                 `toml:"preset"`
+	URL         string                 `toml:"url"`
+	Collections []string               `toml:"collections"`
+	Headers     map[string]string      `toml:"headers"`
+	Auth        *AuthConfig            `toml:"auth"`
+	Views       map[string]*ViewConfig `toml:"views"`
 
 	name string
 	auth resolvedAuth // filled by check
@@ -198,6 +199,9 @@ func (c *Config) check() error {
 			if !headerName.MatchString(h) {
 				return fmt.Errorf("key %q: %q is not a valid header name", key+".headers", h)
 			}
+		}
+		if err := cat.checkViews(key); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -54,7 +54,23 @@ Usage:
   stacfs version
         print the version
 
-Run "stacfs COMMAND --help" for a command's flags.
+Examples:
+  stacfs demo mnt                          try it: no account, no network
+  stacfs mount --catalog esa-maap ~/stac   one catalog's collections at the root
+  ls ~/stac/BiomassLevel1b/2025/07/03/
+  gdalinfo ~/stac/sentinel-2-l2a/2024/06/12/<item>/B04.tif
+  cp ~/stac/.../<item>/*.zip .             streams without length work too
+  getfattr -d ~/stac/.../<item>/B04.tif    STAC metadata as user.stac.* xattrs
+  stacfs prefetch ~/stac/sentinel-2-l2a/2024/06/12
+  stacfs mount --metrics 127.0.0.1:9477 ~/stac   Prometheus metrics at /metrics
+  curl -H "Authorization: Bearer $(stacfs token --catalog esa-maap)" URL
+
+Providers: preset = "esa-maap" | "terrascope" | "earthplatform" in the
+config fills endpoints, client ids, scopes and hosts; you add the credential
+file you already have (credentials.txt, EDS.env) or username/password.
+
+Run "stacfs COMMAND --help" for a command's flags (logging: --log-level,
+--log-format text|json, --debug on mount and demo).
 Config: --config, else $STACFS_CONFIG, else ~/.config/stacfs/config.toml.
 `
 
