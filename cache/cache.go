@@ -175,6 +175,7 @@ type Stats struct {
 	DiskWrites    int64 // block files written
 	DiskEvictions int64 // block files removed to stay within DiskBytes
 	DiskBytes     int64 // bytes of block files on disk now
+	InFlight      int64 // blocks being fetched now
 }
 
 // blockKey names one block of one object version.
@@ -709,6 +710,7 @@ func (c *Cache) Stats() Stats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.Bytes = c.bytes
+	s.InFlight = int64(len(c.inflight))
 	if c.disk != nil {
 		s.DiskBytes = c.disk.bytes
 	}

@@ -63,6 +63,9 @@ type Options struct {
 	PageLimit int           // items per page when listing a day (default 100)
 	MaxItems  int           // most items shown in one day folder (default 10000)
 
+	// Filter narrows every search (a saved search; see View).
+	Filter ViewFilter
+
 	// Cache, when set, receives the head of each asset read to learn its
 	// size and version, so that the first read of it fetches nothing more.
 	Cache *cache.Cache
@@ -110,6 +113,8 @@ type Catalog struct {
 	streamed map[string]int64                // sizes learnt by reading streams whole, by assetID
 	streams  *simplelru.LRU[string, *Stream] // by assetID
 	hrefs    map[string]string               // fresher asset URLs (re-signed), by assetID
+
+	views []View // set before serving
 }
 
 // New returns the catalog served by src, with asset bytes from rd.
@@ -215,6 +220,12 @@ func (c *Catalog) Years(ctx context.Context, col Collection) ([]int, error) {
 		if !col.End.IsZero() {
 			last = col.End.UTC().Year()
 		}
+		if f := c.o.Filter; !f.From.IsZero() && f.From.Year() > first {
+			first = f.From.Year()
+		}
+		if f := c.o.Filter; !f.To.IsZero() && f.To.Add(-time.Nanosecond).Year() < last {
+			last = f.To.Add(-time.Nanosecond).Year()
+		}
 		if last < first {
 			last = first
 		}
@@ -312,7 +323,11 @@ const probeScanPages = 20
 // probe reports whether the collection holds an item whose own date is in
 // [from, to).
 func (c *Catalog) probe(ctx context.Context, coll string, from, to time.Time) (bool, error) {
-	q := remote.Search{Collections: []string{coll}, Datetime: Interval(from, to), Limit: 1}
+	from, to, ok := c.clip(from, to)
+	if !ok {
+		return false, nil
+	}
+	q := c.search(coll, from, to, 1)
 	found, matched, overlapping := false, int64(-1), false
 	err := c.src.Search(ctx, q, func(p *remote.Page) bool {
 		matched = p.NumberMatched
@@ -376,7 +391,11 @@ func (c *Catalog) Items(ctx context.Context, col Collection, year, month, day in
 	}
 	key := col.ID + "\x00" + from.Format(time.DateOnly)
 	return c.items.get(ctx, key, func(ctx context.Context) ([]*Item, error) {
-		q := remote.Search{Collections: []string{col.ID}, Datetime: Interval(from, to), Limit: c.o.PageLimit}
+		from, to, ok := c.clip(from, to)
+		if !ok {
+			return nil, nil
+		}
+		q := c.search(col.ID, from, to, c.o.PageLimit)
 		seen := map[string]bool{}
 		var list []remote.Item
 		full := false

@@ -22,6 +22,7 @@ type fakeSource struct {
 	searches int
 	pageSize int
 	matched  bool
+	queries  []remote.Search // every search, in order
 }
 
 func (f *fakeSource) Collections(context.Context) ([]remote.Collection, error) { return f.cols, nil }
@@ -54,11 +55,16 @@ func parseInterval(s string) (time.Time, time.Time) {
 func (f *fakeSource) Search(ctx context.Context, q remote.Search, fn func(*remote.Page) bool) error {
 	f.mu.Lock()
 	f.searches++
+	f.queries = append(f.queries, q)
 	f.mu.Unlock()
 	from, to := parseInterval(q.Datetime)
 	var hits []remote.Item
 	for _, it := range f.items {
 		if it.Collection != q.Collections[0] {
+			continue
+		}
+		if len(q.Bbox) == 4 && len(it.Bbox) == 4 &&
+			(it.Bbox[0] > q.Bbox[2] || it.Bbox[2] < q.Bbox[0] || it.Bbox[1] > q.Bbox[3] || it.Bbox[3] < q.Bbox[1]) {
 			continue
 		}
 		s, e := it.Time, it.Time

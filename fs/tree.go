@@ -32,13 +32,46 @@ func (d catalogDir) list(ctx context.Context) ([]child, error) {
 	if err != nil {
 		return nil, err
 	}
-	kids := make([]child, 0, len(cols))
+	kids := make([]child, 0, len(cols)+1)
+	taken := map[string]bool{}
 	for _, col := range cols {
 		p := join(d.path, col.Name)
 		l := dateDir{fs: d.fs, cat: d.cat, col: col, path: p}
 		kids = append(kids, child{name: col.Name, node: &dir{fs: d.fs, path: p, mtime: col.Start, l: l}})
+		taken[col.Name] = true
+	}
+	if views := d.cat.Views(); len(views) > 0 {
+		// A collection called "views" keeps its name; the views folder
+		// then takes "views~" (and so on).
+		name := viewsFolder
+		for taken[name] {
+			name += "~"
+		}
+		p := join(d.path, name)
+		kids = append(kids, child{name: name, node: &dir{fs: d.fs, path: p, mtime: d.fs.mounted, l: viewsDir{d.fs, views, p}}})
+		sortChildren(kids)
 	}
 	return kids, nil
+}
+
+// viewsFolder is the name of the folder of a catalog's saved searches.
+const viewsFolder = "views"
+
+// viewsDir lists a catalog's views (saved searches); each lists its
+// collections as a catalog folder does.
+type viewsDir struct {
+	fs    *FS
+	views []catalog.View
+	path  string
+}
+
+func (d viewsDir) list(context.Context) ([]child, error) {
+	kids := make([]child, 0, len(d.views))
+	for _, v := range d.views {
+		p := join(d.path, v.Name)
+		kids = append(kids, child{name: v.Name, node: &dir{fs: d.fs, path: p, mtime: d.fs.mounted, l: catalogDir{d.fs, v.Catalog, p}}})
+	}
+	return kids, nil // views are sorted by name
 }
 
 // dateDir lists the years of a collection and its collection.json (year ==

@@ -80,18 +80,23 @@ func New(c *cache.Cache) *Metrics {
 	m.reg.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "stacfs_cache_fetches_total", Help: "Range fetches made by the cache."}, stat(func(s cache.Stats) int64 { return s.Fetches })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stacfs_cache_resident_bytes", Help: "Bytes of blocks held, by tier.", ConstLabels: prometheus.Labels{"tier": "memory"}}, stat(func(s cache.Stats) int64 { return s.Bytes })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stacfs_cache_inflight_blocks", Help: "Blocks being fetched now."}, stat(func(s cache.Stats) int64 { return s.InFlight })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "stacfs_cache_resident_bytes", Help: "Bytes of blocks held, by tier.", ConstLabels: prometheus.Labels{"tier": "disk"}}, stat(func(s cache.Stats) int64 { return s.DiskBytes })),
 	)
 	return m
 }
 
-// Tokens adds the token refreshes of a catalog (refreshes reports the
-// successful token fetches so far).
-func (m *Metrics) Tokens(catalog string, refreshes func() int64) {
+// Tokens adds the token fetches of a catalog: refreshes and failures
+// report the successful and failed fetches so far.
+func (m *Metrics) Tokens(catalog string, refreshes, failures func() int64) {
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "stacfs_token_refreshes_total", Help: "Access tokens fetched, by catalog.",
 		ConstLabels: prometheus.Labels{"catalog": catalog},
 	}, func() float64 { return float64(refreshes()) }))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "stacfs_token_failures_total", Help: "Token requests that failed, by catalog.",
+		ConstLabels: prometheus.Labels{"catalog": catalog},
+	}, func() float64 { return float64(failures()) }))
 }
 
 // Exchange implements remote.Observer.

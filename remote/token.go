@@ -186,6 +186,7 @@ type Tokens struct {
 	now  func() time.Time // the clock (tests move it)
 
 	refreshes atomic.Int64
+	failures  atomic.Int64
 
 	mu       sync.Mutex
 	cur      *accessToken // nil: none yet, or invalidated
@@ -273,6 +274,9 @@ func (t *Tokens) Type() string {
 // Refreshes returns how many token fetches succeeded so far.
 func (t *Tokens) Refreshes() int64 { return t.refreshes.Load() }
 
+// Failures returns the failed token fetches so far (metrics).
+func (t *Tokens) Failures() int64 { return t.failures.Load() }
+
 // Token returns a valid access token, fetching one when there is none, it expired or is
 // about to. ctx bounds only the caller's wait: the fetch itself runs detached with its
 // own timeout and serves every caller waiting for it. A token that is still valid but due
@@ -351,6 +355,7 @@ func (t *Tokens) run(f *tokenFetch) {
 	t.inflight = nil
 	if err != nil {
 		t.failErr, t.failAt = err, t.now()
+		t.failures.Add(1)
 		f.err = err
 		close(f.done)
 		t.log.Warn("token request failed", "type", t.cfg.Type, "error", err)

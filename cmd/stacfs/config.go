@@ -111,11 +111,13 @@ func ParseConfig(path, text string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	if und := md.Undecoded(); len(und) > 0 {
-		keys := make([]string, len(und))
-		for i, k := range und {
-			keys[i] = k.String()
+	var keys []string
+	for _, k := range md.Undecoded() {
+		if !freeformKey(k) {
+			keys = append(keys, k.String())
 		}
+	}
+	if len(keys) > 0 {
 		sort.Strings(keys)
 		return nil, fmt.Errorf("config %s: unknown key %q", path, keys[0])
 	}

@@ -48,7 +48,7 @@ func (mm *mountMetrics) observe(catalog string, c *remote.Client) {
 	}
 	c.Observer = mm.m
 	if c.Auth != nil && c.Auth.Tokens != nil {
-		mm.m.Tokens(catalog, c.Auth.Tokens.Refreshes)
+		mm.m.Tokens(catalog, c.Auth.Tokens.Refreshes, c.Auth.Tokens.Failures)
 	}
 }
 

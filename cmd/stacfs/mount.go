@@ -106,7 +106,11 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		if err := signIn(ctx, cc, client); err != nil {
 			return err
 		}
-		cats = append(cats, newCatalog(cfg, cc, client, bc, log))
+		cat, err := newCatalog(ctx, cfg, cc, client, bc, log)
+		if err != nil {
+			return err
+		}
+		cats = append(cats, cat)
 	}
 	if err := prepareMountpoint(dir, log); err != nil {
 		return err
@@ -177,16 +181,22 @@ func signIn(ctx context.Context, cc *CatalogConfig, client *remote.Client) error
 	return nil
 }
 
-// newCatalog wires one configured catalog.
-func newCatalog(cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, log *slog.Logger) *catalog.Catalog {
+// newCatalog wires one configured catalog and its views. A view that uses
+// what the server does not support (filter, query) fails here, before
+// anything is mounted.
+func newCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, log *slog.Logger) (*catalog.Catalog, error) {
 	src := &remote.Catalog{Client: client, URL: cc.URL}
-	return catalog.New(src, client, catalog.Options{
+	cat := catalog.New(src, client, catalog.Options{
 		Name:        cc.name,
 		Collections: cc.Collections,
 		TTL:         cfg.metadataTTL,
 		Cache:       bc,
 		Logger:      log,
 	})
+	if err := addViews(ctx, cc, src, cat); err != nil {
+		return nil, err
+	}
+	return cat, nil
 }
 
 // serve waits for an external unmount, or unmounts on SIGINT/SIGTERM.

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/stacfs/stacfs/catalog"
 	"github.com/stacfs/stacfs/remote"
 )
@@ -145,4 +147,10 @@ func addViews(ctx context.Context, cc *CatalogConfig, src *remote.Catalog, c *ca
 		c.View(name, v.filter)
 	}
 	return nil
+}
+
+// freeformKey reports whether k lies inside a view's filter or query table,
+// whose keys are the server's to judge.
+func freeformKey(k toml.Key) bool {
+	return len(k) > 5 && k[0] == "catalogs" && k[2] == "views" && (k[4] == "filter" || k[4] == "query")
 }
