@@ -10,12 +10,38 @@ import (
 	"time"
 )
 
+// configCase is a config text and the error it gives ("" when valid).
+type configCase struct {
+	name    string
+	text    string
+	wantErr string // substring; "" = valid
+}
+
+// checkConfigCases parses each case and checks that errors name the key
+// (wantErr) and the file.
+func checkConfigCases(t *testing.T, cases []configCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := ParseConfig("/etc/stacfs.toml", c.text)
+			if c.wantErr == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error, want %q (config %+v)", c.wantErr, cfg)
+			}
+			if !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), "/etc/stacfs.toml") {
+				t.Errorf("error %q does not name %q and the file", err, c.wantErr)
+			}
+		})
+	}
+}
+
 func TestParseConfig(t *testing.T) {
-	cases := []struct {
-		name    string
-		text    string
-		wantErr string // substring; "" = valid
-	}{
+	cases := []configCase{
 		{"minimal", "[catalogs.a]\nurl = \"https://h/stac/\"\n", ""},
 		{"full", `
 [cache]
@@ -43,23 +69,7 @@ type = "none"
 		{"bad auth", "[catalogs.a]\nurl = \"https://h/\"\n[catalogs.a.auth]\ntype = \"magic\"\n", `key "catalogs.a.auth.type"`},
 		{"syntax", "[catalogs.a\nurl = 1\n", "line 2"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			cfg, err := ParseConfig("/etc/stacfs.toml", c.text)
-			if c.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("no error, want %q (config %+v)", c.wantErr, cfg)
-			}
-			if !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), "/etc/stacfs.toml") {
-				t.Errorf("error %q does not name %q and the file", err, c.wantErr)
-			}
-		})
-	}
+	checkConfigCases(t, cases)
 }
 
 func TestConfigDefaults(t *testing.T) {

@@ -2,18 +2,13 @@ package main
 
 import (
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 )
 
 func TestParseConfigViews(t *testing.T) {
 	const head = "[catalogs.a]\nurl = \"https://h/\"\n"
-	cases := []struct {
-		name    string
-		text    string
-		wantErr string // substring; "" = valid
-	}{
+	cases := []configCase{
 		{"bbox", head + "[catalogs.a.views.belgium]\ncollections = [\"S2\"]\nbbox = [2.5, 49.5, 6.4, 51.5]\ndatetime = \"2023-01-01/..\"\n", ""},
 		{"int bbox", head + "[catalogs.a.views.v]\nbbox = [2, 49, 6, 51]\n", ""},
 		{"filter json", head + "[catalogs.a.views.v]\nfilter = { op = \"<\", args = [{ property = \"eo:cloud_cover\" }, 20] }\n", ""},
@@ -31,23 +26,7 @@ func TestParseConfigViews(t *testing.T) {
 		{"bad filter type", head + "[catalogs.a.views.v]\nfilter = 3\n", `key "catalogs.a.views.v.filter"`},
 		{"collection not in catalog", "[catalogs.a]\nurl = \"https://h/\"\ncollections = [\"S2\"]\n[catalogs.a.views.v]\ncollections = [\"L8\"]\n", `key "catalogs.a.views.v.collections"`},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			cfg, err := ParseConfig("/etc/stacfs.toml", c.text)
-			if c.wantErr == "" {
-				if err != nil {
-					t.Fatalf("unexpected error: %v", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("no error, want %q (config %+v)", c.wantErr, cfg)
-			}
-			if !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), "/etc/stacfs.toml") {
-				t.Errorf("error %q does not name %q and the file", err, c.wantErr)
-			}
-		})
-	}
+	checkConfigCases(t, cases)
 }
 
 func TestViewFilterFromConfig(t *testing.T) {
