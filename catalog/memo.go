@@ -20,8 +20,32 @@ type memo[K comparable, V any] struct {
 	timeout time.Duration
 	now     func() time.Time
 
-	mu      sync.Mutex // protects entries
-	entries map[K]*memoEntry[V]
+	mu        sync.Mutex // protects entries and lastSweep
+	entries   map[K]*memoEntry[V]
+	lastSweep time.Time
+}
+
+// keepStale is how long past its expiry an entry is kept as the fallback of
+// a failed reload; older entries are dropped, so a long-running mount that
+// visits many folders does not grow without bound.
+const keepStale = time.Hour
+
+// sweepLocked drops the entries expired for more than keepStale, at most
+// once a minute; m.mu is held.
+func (m *memo[K, V]) sweepLocked(now time.Time) {
+	if now.Sub(m.lastSweep) < time.Minute {
+		return
+	}
+	m.lastSweep = now
+	for k, e := range m.entries {
+		select {
+		case <-e.done:
+			if now.Sub(e.expires) > keepStale {
+				delete(m.entries, k)
+			}
+		default: // in flight
+		}
+	}
 }
 
 type memoEntry[V any] struct {
@@ -43,6 +67,7 @@ func newMemo[K comparable, V any](ttl, timeout time.Duration, now func() time.Ti
 // get returns the cached value for k or loads it.
 func (m *memo[K, V]) get(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
 	m.mu.Lock()
+	m.sweepLocked(m.now())
 	e, ok := m.entries[k]
 	var prev *memoEntry[V]
 	if ok {

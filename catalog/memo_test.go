@@ -56,3 +56,20 @@ func TestMemoStaleOnErrorAndErrTTL(t *testing.T) {
 		t.Error("the failure was remembered past errTTL")
 	}
 }
+
+func TestMemoDropsOldEntries(t *testing.T) {
+	clock := time.Unix(0, 0)
+	m := newMemo[int, int](time.Minute, time.Second, func() time.Time { return clock })
+	load := func(context.Context) (int, error) { return 1, nil }
+	for k := range 100 {
+		m.get(context.Background(), k, load)
+	}
+	clock = clock.Add(time.Minute + keepStale + time.Second)
+	m.get(context.Background(), -1, load)
+	m.mu.Lock()
+	n := len(m.entries)
+	m.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d entries after all but one expired long ago, want 1", n)
+	}
+}

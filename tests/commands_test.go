@@ -85,10 +85,7 @@ func TestDaemonMount(t *testing.T) {
 	requireFUSE(t)
 	f := newFixture(t, fakestac.Options{})
 	tmp := t.TempDir()
-	cfg := filepath.Join(tmp, "config.toml")
-	if err := os.WriteFile(cfg, []byte(configFor(f.srv, "")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, tmp, configFor(f.srv, ""))
 	dir := mkdir(t, filepath.Join(tmp, "mnt"))
 	logFile := filepath.Join(tmp, "stacfs.log")
 	out, errOut, code := runStacfs(t, "mount", "--daemon", "--log-file", logFile, "--config", cfg, "--catalog", "fake", dir)
@@ -120,10 +117,7 @@ func TestFstabForm(t *testing.T) {
 	requireFUSE(t)
 	f := newFixture(t, fakestac.Options{})
 	tmp := t.TempDir()
-	cfg := filepath.Join(tmp, "config.toml")
-	if err := os.WriteFile(cfg, []byte(configFor(f.srv, "")), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, tmp, configFor(f.srv, ""))
 	dir := mkdir(t, filepath.Join(tmp, "mnt"))
 
 	_, errOut, code := runStacfs(t, "fake", dir, "-o", "rw,config="+cfg)

@@ -117,10 +117,7 @@ func startMountOn(t *testing.T, dir, config string, args ...string) *mount {
 	t.Helper()
 	requireFUSE(t)
 	tmp := t.TempDir()
-	cfg := filepath.Join(tmp, "config.toml")
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfg := writeConfig(t, tmp, config)
 	if dir == "" {
 		dir = filepath.Join(tmp, "mnt")
 		if err := os.Mkdir(dir, 0o755); err != nil {
@@ -253,4 +250,14 @@ func sameJSONAsAPI(t *testing.T, path, url string) map[string]any {
 		t.Errorf("%s differs from the API's document:\n%s\nwant\n%s", filepath.Base(path), got, want)
 	}
 	return g
+}
+
+// writeConfig writes a config file (mode 600, as secrets need) into dir.
+func writeConfig(t *testing.T, dir, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
