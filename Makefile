@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 .PHONY: all build run test deps vet unit clean fuzz bench test-gis
 
 # Fuzz targets (package:target), each run for FUZZTIME by make fuzz.
-FUZZ     := remote:FuzzParseItem remote:FuzzNextLink remote:FuzzScope remote:FuzzContentRange catalog:FuzzLayout catalog:FuzzSanitize
+FUZZ     := remote:FuzzParseItem remote:FuzzNextLink remote:FuzzScope remote:FuzzContentRange catalog:FuzzLayout catalog:FuzzSanitize cog:FuzzParse
 FUZZTIME ?= 30s
 
 all: build
@@ -33,7 +33,7 @@ test-gis: deps
 	$(GO) test -tags gis -count=1 -run TestQGIS -v ./tests
 
 # Run every fuzz target for FUZZTIME (the STAC parsers, name sanitising, the
-# credential-scope decision); new crashers land in testdata/fuzz.
+# credential-scope decision, the TIFF layout reader); new crashers land in testdata/fuzz.
 fuzz:
 	@set -e; for f in $(FUZZ); do \
 	  pkg=$${f%%:*}; name=$${f#*:}; \
