@@ -95,7 +95,7 @@ import (
 // Defaults applied by New to zero Options fields.
 const (
 	DefaultMemory            int64         = 512 << 20
-	DefaultBlockSize         int           = 128 << 10
+	DefaultBlockSize         int           = 16 << 10
 	DefaultFetchTimeout      time.Duration = 60 * time.Second
 	DefaultMaxReadAhead      int64         = 32 << 20
 	DefaultReadAheadChunk    int64         = 2 << 20
@@ -124,7 +124,7 @@ type Options struct {
 	// Memory is the byte budget for resident blocks (default 512 MiB). It
 	// must be at least BlockSize.
 	Memory int64
-	// BlockSize is the size of a block in bytes (default 128 KiB).
+	// BlockSize is the size of a block in bytes (default 16 KiB).
 	BlockSize int
 	// FetchTimeout bounds one fetch (default 60s). Fetches run on a context
 	// detached from the reader's so one cancelled reader never fails others
@@ -150,6 +150,14 @@ type Options struct {
 	// ReadAheadFirst is the first read-ahead window (default 4 MiB); it
 	// doubles while the reader keeps up, to MaxReadAhead.
 	ReadAheadFirst int64
+
+	// Tiling, when set, reads the tile layout of an object (a tiled TIFF)
+	// from its bytes. It is given a ReaderAt over the resident blocks only
+	// (any other byte fails with an error the cache recognises, and the
+	// cache asks again after more was read). With a layout, Readers fetch
+	// whole tiles and predict rows of tiles (see Reader). An error other
+	// than a missing byte means "not tiled", and is remembered.
+	Tiling func(r io.ReaderAt, size int64) (Tiling, error)
 
 	// DiskDir is the folder of the persistent disk tier; "" turns it off.
 	// It is created when missing.
@@ -230,6 +238,7 @@ type Cache struct {
 	chunk        int64 // prefetch request size, whole blocks
 	parallel     int   // prefetch chunks in flight per Reader
 	disk         *disk // nil without DiskDir
+	parseTiling  func(io.ReaderAt, int64) (Tiling, error)
 
 	// mu protects the fields below, and the index of disk.
 	mu       sync.Mutex
@@ -239,6 +248,7 @@ type Cache struct {
 	stats    Stats                            // counters; Bytes and DiskBytes are filled in by Stats
 	sumKey   string                           // the key whose hash is sum (memo for evictions)
 	sum      [sha256.Size]byte
+	tilings  *simplelru.LRU[string, Tiling] // layouts by object key; nil value: not tiled
 }
 
 // New returns an empty Cache configured by o. With o.DiskDir set, it opens
@@ -297,6 +307,10 @@ func New(o Options) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: new lru: %w", err)
 	}
+	tl, err := simplelru.NewLRU[string, Tiling](maxTilings, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cache: new lru: %w", err)
+	}
 	bs := int64(o.BlockSize)
 	maxWindow := max(bs, min(o.MaxReadAhead, o.Memory/4)/bs*bs)
 	c := &Cache{
@@ -311,6 +325,8 @@ func New(o Options) (*Cache, error) {
 		parallel:     o.ReadAheadParallel,
 		lru:          l,
 		inflight:     make(map[blockKey]*run),
+		parseTiling:  o.Tiling,
+		tilings:      tl,
 	}
 	if o.DiskDir != "" {
 		d, evicted, err := openDisk(o.DiskDir, o.DiskBytes, bs, o.Logger)
@@ -360,14 +376,15 @@ func (c *Cache) BlockSize() int { return int(c.blockSize) }
 // On error, n counts the bytes of p filled from off onwards before the first
 // block that failed or was not waited for.
 func (c *Cache) ReadAt(ctx context.Context, obj Object, p []byte, off int64) (int, error) {
-	return c.read(ctx, obj, p, off, foreground, nil)
+	return c.read(ctx, obj, p, off, foreground, 0, nil)
 }
 
-// read is ReadAt, looking blocks up in mode (foreground or streaming). When
-// after is not nil, it is called with the byte range read once the fetches
-// this read needs are started and before they are waited for (read-ahead
-// hooks in there).
-func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode planMode, after func(off, end int64)) (int, error) {
+// read is ReadAt, looking blocks up in mode (foreground or streaming). The
+// missing blocks up to fetchEnd (when it lies past the read) are fetched with
+// the read's own, in the same requests: the read extended to whole tiles.
+// When after is not nil, it is called once the fetches this read needs are
+// started and before they are waited for (read-ahead hooks in there).
+func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode planMode, fetchEnd int64, after func()) (int, error) {
 	switch {
 	case off < 0:
 		return 0, fmt.Errorf("cache: read at negative offset %d", off)
@@ -389,9 +406,13 @@ func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode 
 	}
 	bs := c.blockSize
 	first, last := off/bs, (end-1)/bs
-	slots := c.plan(ctx, obj, first, last, mode)
+	fetchLast := last
+	if fetchEnd > end {
+		fetchLast = (min(fetchEnd, obj.Size) - 1) / bs
+	}
+	slots := c.plan(ctx, obj, first, fetchLast, mode, last)[:last-first+1]
 	if after != nil {
-		after(off, end)
+		after()
 	}
 
 	n := 0
@@ -450,8 +471,10 @@ const (
 // that has a block file gets a run of its own, read from disk.
 //
 // plan is the one entry point for starting fetches; read-ahead calls it for
-// blocks beyond a read and waits for the runs of the returned slots.
-func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode planMode) []slot {
+// blocks beyond a read and waits for the runs of the returned slots. Hits
+// and misses are counted up to block countLast (the blocks past it are
+// fetched for later reads).
+func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode planMode, countLast int64) []slot {
 	slots := make([]slot, last-first+1)
 	var started []*run
 	var cur *run // the new run being grown, nil when the previous block was not missing
@@ -462,7 +485,7 @@ func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode pl
 
 	c.mu.Lock()
 	disk := c.disk != nil && !c.disk.closed
-	count := mode != prefetching
+	counting := mode != prefetching
 	get := c.lru.Get
 	if mode == streaming {
 		get = c.lru.Peek
@@ -470,6 +493,7 @@ func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode pl
 	for idx := first; idx <= last; idx++ {
 		k := blockKey{obj.Key, idx}
 		s := &slots[idx-first]
+		count := counting && idx <= countLast
 		if data, ok := get(k); ok {
 			s.data = data
 			cur = nil
@@ -702,6 +726,72 @@ func (c *Cache) Contains(key string, off, n int64, size int64) bool {
 		}
 	}
 	return true
+}
+
+// maxTilings is how many object layouts the cache remembers.
+const maxTilings = 1024
+
+// errNotResident is what the resident reader given to Options.Tiling fails
+// with for a byte that is not in memory.
+var errNotResident = errors.New("cache: bytes not resident")
+
+// tilingOf returns obj's tile layout: remembered, or read now from its
+// resident blocks. It is nil when the object is not tiled, or when the bytes
+// that would tell are not resident yet (then the next call tries again).
+func (c *Cache) tilingOf(obj Object) Tiling {
+	if c.parseTiling == nil {
+		return nil
+	}
+	c.mu.Lock()
+	t, ok := c.tilings.Get(obj.Key)
+	c.mu.Unlock()
+	if ok {
+		return t
+	}
+	t, err := c.parseTiling(residentReader{c, obj}, obj.Size)
+	if errors.Is(err, errNotResident) {
+		return nil
+	}
+	if err != nil {
+		c.log.Debug("no tile layout", "err", err)
+		t = nil
+	}
+	c.mu.Lock()
+	c.tilings.Add(obj.Key, t)
+	c.mu.Unlock()
+	return t
+}
+
+// residentReader reads the resident blocks of an object, and fails with
+// errNotResident for any other byte. It changes no recency or counter.
+type residentReader struct {
+	c   *Cache
+	obj Object
+}
+
+// ReadAt implements io.ReaderAt.
+func (r residentReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > r.obj.Size {
+		return 0, fmt.Errorf("cache: read %d bytes at %d of a %d-byte object: %w", len(p), off, r.obj.Size, io.ErrUnexpectedEOF)
+	}
+	c := r.c
+	bs := c.blockSize
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for n < len(p) {
+		at := off + int64(n)
+		data, ok := c.lru.Peek(blockKey{r.obj.Key, at / bs})
+		if !ok {
+			return n, errNotResident
+		}
+		lo := at % bs
+		if lo >= int64(len(data)) {
+			return n, errNotResident
+		}
+		n += copy(p[n:], data[lo:])
+	}
+	return n, nil
 }
 
 // Stats returns a snapshot of the counters.

@@ -6,15 +6,77 @@ import (
 )
 
 const (
-	// seqSlack is how far from the furthest end read so far a read may
-	// start and still count as sequential (the kernel reorders its
-	// parallel 128 KiB reads).
-	seqSlack = 1 << 20
+	// seqBehind is how far behind the furthest end read so far a read may
+	// start and still count as sequential: one large read is cut into
+	// parallel 1 MiB requests that may arrive in any order.
+	seqBehind = 1 << 20
+	// seqAhead is how far past that end a read may start and still count
+	// as sequential (pieces arriving early, a reader that skips a little).
+	seqAhead = 1 << 20
+	// wholeFileStart is how much a streak that starts at offset 0 reads
+	// before read-ahead starts: a reader going through a file from its
+	// first byte (cp, cat, sha256sum) is a copy, while a COG reader reads
+	// only a few KiB of header there and then jumps to tiles.
+	wholeFileStart = 256 << 10
+	// tileSlack is how far past the end of a tile a reader may read: C
+	// stdio (GDAL on a local file) reads in buffers of st_blksize, 4 KiB
+	// here, aligned, so its last buffer of a tile reaches into the next.
+	tileSlack = 4 << 10
 )
 
-// Reader is the per-open-handle view of an object: it detects sequential
-// reads and prefetches. It is safe for concurrent use (the kernel issues
-// several reads of one handle at once).
+// Tile is one tile of a tiled image file: its image (0 is the full
+// resolution, then overviews and masks, in file order), its row and column,
+// and its bytes [Start, End).
+type Tile struct {
+	Image, Row, Col int
+	Start, End      int64
+}
+
+// Tiling is the tile layout of an object (Options.Tiling reads it).
+type Tiling interface {
+	// TileAt returns the tile whose bytes hold offset off.
+	TileAt(off int64) (Tile, bool)
+	// Tile returns the tile at (row, col) of image img.
+	Tile(img, row, col int) (Tile, bool)
+}
+
+// Reader is the per-open-handle view of an object: it plans fetches from
+// the pattern of the handle's reads. It is safe for concurrent use (the
+// kernel may issue several reads of one handle at once).
+//
+// # Sequential reads
+//
+// A read that starts near the furthest end read so far (up to 64 KiB past
+// it, or up to 16 MiB before it: a large read arrives as parallel pieces in
+// any order) continues a streak. Once a streak that began at offset 0 has
+// read 256 KiB without skipping a byte, or any streak
+// Options.ReadAheadStart, the Reader prefetches
+// a window past the streak's end: Options.ReadAheadFirst first, doubling
+// each time the reader crosses into the second half of the last window, up
+// to Options.MaxReadAhead (never more than a quarter of Options.Memory),
+// fetched as chunks of Options.ReadAheadChunk, at most
+// Options.ReadAheadParallel in flight. A jump resets the window and drops
+// the chunks not started.
+//
+// # Tiles
+//
+// When the object has a tile layout (Options.Tiling) and a read outside a
+// streaming window falls in tile data, the Reader plans in whole tiles,
+// like GDAL's /vsicurl/ does, since a tile is always read whole:
+//
+//   - A read that starts a row of tiles (any read that is not in the row
+//     being read) is extended to the end of its tile and of the next tile of
+//     the row, in the same request: a window or a full-image read reads at
+//     least two tiles of a row.
+//   - When the reader moves into the last tile fetched of that row, the next
+//     tile is prefetched (one request of one tile).
+//   - A read that starts the row below at the same column as the last row
+//     began is extended to the whole width of the last row, in one request:
+//     the rows of a window have one width. The tiles of that prediction are
+//     not followed by a prefetch (the window ends there).
+//
+// Every fetch runs detached from the reader's context: a cancelled reader
+// never cancels a fetch that others wait on.
 type Reader struct {
 	// Read only after NewReader.
 	c   *Cache
@@ -26,10 +88,23 @@ type Reader struct {
 	seen    bool       // a read happened: lastEnd is valid
 	lastEnd int64      // furthest end of the current sequential streak
 	start   int64      // where the current streak began
+	gapless bool       // the streak has skipped no byte
 	window  int64      // size of the last window scheduled; 0 when not streaming
 	next    int64      // end of the read-ahead scheduled so far (a block boundary or the size)
 	pending []prefetch // chunks waiting for a slot, in offset order
 	running int        // chunks of this reader whose fetches are in flight
+
+	tiling Tiling  // nil until known, or when the object is not tiled
+	row    tileRow // the row of tiles being read
+}
+
+// tileRow is a row of tiles being read by a Reader.
+type tileRow struct {
+	ok        bool
+	img, row  int
+	c0, c1    int  // first and last column read so far
+	fetched   int  // last column fetched (or being fetched)
+	predicted bool // fetched is the width of the row above, not a guess
 }
 
 // prefetch is one chunk of read-ahead: blocks [first, last].
@@ -40,22 +115,25 @@ func (c *Cache) NewReader(obj Object) *Reader {
 	return &Reader{c: c, obj: obj}
 }
 
-// ReadAt reads from the object like Cache.ReadAt (same contract), and
-// schedules read-ahead while reads are sequential. Prefetches never depend
-// on ctx: cancelling it only makes this call return.
+// ReadAt reads from the object like Cache.ReadAt (same contract), and plans
+// read-ahead and whole-tile fetches from the pattern of reads. Prefetches
+// never depend on ctx: cancelling it only makes this call return.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	mode := foreground
-	if r.streaming() {
-		mode = streaming
+	end := min(off+int64(len(p)), r.obj.Size)
+	if off < 0 || off >= end {
+		return r.c.read(ctx, r.obj, p, off, foreground, 0, nil)
 	}
-	return r.c.read(ctx, r.obj, p, off, mode, r.advance)
-}
-
-// streaming reports whether reads are sequential and prefetched.
-func (r *Reader) streaming() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.window > 0
+	mode, fetchEnd, spec := r.advance(off, end)
+	return r.c.read(ctx, r.obj, p, off, mode, fetchEnd, func() {
+		// After the read's own fetch went out: read-ahead, then the
+		// next tile.
+		r.mu.Lock()
+		r.pump()
+		r.mu.Unlock()
+		if spec.last >= spec.first {
+			r.c.plan(context.Background(), r.obj, spec.first, spec.last, prefetching, -1)
+		}
+	})
 }
 
 // Close stops scheduling prefetches and drops the queued ones; fetches
@@ -68,33 +146,54 @@ func (r *Reader) Close() {
 	r.pending = nil
 }
 
-// advance updates the sequential detection with the read [off, end) and
-// schedules read-ahead.
-func (r *Reader) advance(off, end int64) {
+// advance updates the streak and the tile row with the read [off, end) and
+// queues read-ahead. It returns the mode of the read, how far to fetch with
+// it (whole tiles), and the blocks of a tile to prefetch after it (none
+// when last < first).
+func (r *Reader) advance(off, end int64) (mode planMode, fetchEnd int64, spec prefetch) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	spec = prefetch{0, -1}
 	if r.closed {
-		return
+		return foreground, end, spec
 	}
-	if !r.seen || off < r.lastEnd-seqSlack || off > r.lastEnd+seqSlack {
-		// First read, or a jump: the streak starts again, and the chunks
-		// of the old window that have not started are not wanted.
+	c := r.c
+	jump := !r.seen || off < r.lastEnd-seqBehind || off > r.lastEnd+seqAhead
+	if !jump && r.window > 0 {
+		r.lastEnd = max(r.lastEnd, end)
+		r.stream()
+		return streaming, end, spec
+	}
+	fetchEnd, spec, newRow := r.tiles(off, end)
+	if jump || (newRow && off != r.lastEnd) {
+		// First read, a jump, or the first read of a row of tiles: the
+		// streak starts again, and the chunks of the old window that
+		// have not started are not wanted.
 		r.seen = true
 		r.start = off
+		r.gapless = true
 		r.lastEnd = end
 		r.window = 0
 		r.next = 0
 		r.pending = nil
-		return
+		return foreground, fetchEnd, spec
 	}
+	r.gapless = r.gapless && off <= r.lastEnd
 	r.lastEnd = max(r.lastEnd, end)
-	c := r.c
-	switch {
-	case r.window == 0 && r.lastEnd-r.start < c.minStreak:
-		return // not streaming yet
-	case r.window == 0:
+	streak := r.lastEnd - r.start
+	if (r.start == 0 && r.gapless && streak >= wholeFileStart) || streak >= c.minStreak {
 		r.window = c.firstWindow
 		r.next = r.lastEnd / c.blockSize * c.blockSize
+		r.schedule(r.window)
+		return streaming, end, prefetch{0, -1}
+	}
+	return foreground, fetchEnd, spec
+}
+
+// stream moves the read-ahead window on. r.mu must be held.
+func (r *Reader) stream() {
+	c := r.c
+	switch {
 	case r.lastEnd > r.next:
 		// The reader got ahead of the read-ahead (it skipped forward):
 		// go on from where it is, with the same window.
@@ -108,8 +207,86 @@ func (r *Reader) advance(off, end int64) {
 	r.schedule(r.window)
 }
 
-// schedule queues the read-ahead of n bytes from r.next, in chunks, and
-// starts what the parallelism allows. r.mu must be held.
+// tiles plans the read [off, end) in whole tiles (see Reader). It returns
+// how far to fetch with the read, the blocks of a tile to prefetch, and
+// whether the read starts a new row of tiles. r.mu must be held.
+func (r *Reader) tiles(off, end int64) (fetchEnd int64, spec prefetch, newRow bool) {
+	spec = prefetch{0, -1}
+	if r.tiling == nil {
+		if r.tiling = r.c.tilingOf(r.obj); r.tiling == nil {
+			return end, spec, false
+		}
+	}
+	tl := r.tiling
+	row := &r.row
+	if t, ok := tl.TileAt(off); ok && row.ok && t.Image == row.img && t.Row == row.row &&
+		t.Col >= row.c0 && t.Col <= row.fetched+1 {
+		// On along the row.
+		row.c1 = max(row.c1, t.Col)
+		if t.Col <= row.fetched {
+			if t.Col < row.fetched || row.predicted {
+				return end, spec, false
+			}
+			// Into the last tile fetched: prefetch the next one.
+			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
+				row.fetched = t.Col + 1
+				spec = r.blocks(next.Start, next.End+tileSlack)
+			}
+			return end, spec, false
+		}
+		// Past what was fetched (a row wider than predicted): this tile
+		// whole, and the next.
+		row.predicted = false
+		row.fetched = t.Col
+		fetchEnd = max(end, t.End+tileSlack)
+		if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
+			row.fetched = t.Col + 1
+			spec = r.blocks(next.Start, next.End+tileSlack)
+		}
+		return fetchEnd, spec, false
+	}
+
+	// A new row, when the read starts in tile data (a read in the header
+	// may reach into the first tile of the file without wanting it): the
+	// tile the read reaches into, since a buffered reader's first read of
+	// a tile starts a little before it.
+	if _, ok := tl.TileAt(off); !ok {
+		return end, spec, false
+	}
+	t, ok := tl.TileAt(end - 1)
+	if !ok {
+		t, _ = tl.TileAt(off)
+	}
+	prev := *row
+	*row = tileRow{ok: true, img: t.Image, row: t.Row, c0: t.Col, c1: t.Col, fetched: t.Col}
+	last := t
+	if prev.ok && prev.img == t.Image && prev.row+1 == t.Row && prev.c0 == t.Col {
+		// The row below the last one, from the same column: as wide.
+		row.predicted = true
+		for col := t.Col + 1; col <= t.Col+(prev.c1-prev.c0); col++ {
+			nt, ok := tl.Tile(t.Image, t.Row, col)
+			if !ok || nt.Start < last.End || nt.Start > last.End+tileSlack {
+				break // not stored in order, in one piece
+			}
+			last, row.fetched = nt, col
+		}
+	} else if nt, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok && nt.Start >= t.End && nt.Start <= t.End+tileSlack {
+		last, row.fetched = nt, t.Col+1
+	}
+	return max(end, last.End+tileSlack), spec, true
+}
+
+// blocks returns the blocks of the bytes [start, end) of the object.
+func (r *Reader) blocks(start, end int64) prefetch {
+	end = min(end, r.obj.Size)
+	if start >= end {
+		return prefetch{0, -1}
+	}
+	return prefetch{start / r.c.blockSize, (end - 1) / r.c.blockSize}
+}
+
+// schedule queues the read-ahead of n bytes from r.next, in chunks; pump
+// starts them. r.mu must be held.
 func (r *Reader) schedule(n int64) {
 	c := r.c
 	start := r.next
@@ -121,7 +298,6 @@ func (r *Reader) schedule(n int64) {
 	for off := start; off < end; off += c.chunk {
 		r.pending = append(r.pending, prefetch{off / c.blockSize, (min(off+c.chunk, end) - 1) / c.blockSize})
 	}
-	r.pump()
 }
 
 // pump starts queued chunks while fewer than c.parallel are in flight. A
@@ -131,7 +307,7 @@ func (r *Reader) pump() {
 	for !r.closed && r.running < c.parallel && len(r.pending) > 0 {
 		ch := r.pending[0]
 		r.pending = r.pending[1:]
-		slots := c.plan(context.Background(), r.obj, ch.first, ch.last, prefetching)
+		slots := c.plan(context.Background(), r.obj, ch.first, ch.last, prefetching, -1)
 		var runs []*run
 		for _, s := range slots {
 			if s.r != nil && (len(runs) == 0 || runs[len(runs)-1] != s.r) {

@@ -433,8 +433,8 @@ func BenchmarkSequentialReader(b *testing.B) {
 }
 
 // TestReaderStartsAfterStreak: with the defaults, a few adjacent reads (a
-// row of COG tiles) fetch only what they touch; read-ahead starts once
-// DefaultReadAheadStart bytes were read in sequence.
+// row of tiles, past the file's head) fetch only what they touch;
+// read-ahead starts once DefaultReadAheadStart bytes were read in sequence.
 func TestReaderStartsAfterStreak(t *testing.T) {
 	checkNoLeak(t)
 	const bs = 128 << 10
@@ -447,7 +447,7 @@ func TestReaderStartsAfterStreak(t *testing.T) {
 	r := c.NewReader(Object{Key: "k", Size: size, Src: src})
 	defer r.Close()
 	p := make([]byte, 3*bs) // a tile of 384 KiB
-	for off := int64(0); off < 1<<20; off += int64(len(p)) {
+	for off := int64(1 << 20); off < 2<<20; off += int64(len(p)) {
 		if _, err := r.ReadAt(t.Context(), p, off); err != nil {
 			t.Fatal(err)
 		}
@@ -460,7 +460,7 @@ func TestReaderStartsAfterStreak(t *testing.T) {
 	if fetched > 3*3*bs {
 		t.Errorf("three adjacent tile reads fetched %d bytes, want only the %d they touch", fetched, 3*3*bs)
 	}
-	for off := int64(1 << 20); off < DefaultReadAheadStart+(1<<20); off += int64(len(p)) {
+	for off := int64(2 << 20); off < DefaultReadAheadStart+(2<<20); off += int64(len(p)) {
 		if _, err := r.ReadAt(t.Context(), p, off); err != nil {
 			t.Fatal(err)
 		}
@@ -468,9 +468,53 @@ func TestReaderStartsAfterStreak(t *testing.T) {
 	waitFor(t, "fetches to end", c.idle)
 	var beyond bool
 	for _, s := range src.Calls() {
-		beyond = beyond || s.End > DefaultReadAheadStart+(2<<20)
+		beyond = beyond || s.End > DefaultReadAheadStart+(3<<20)
 	}
 	if !beyond {
 		t.Error("no read-ahead after the streak")
+	}
+}
+
+// TestReaderWholeFileFromStart: a reader going through the file from its
+// first byte (cp) gets read-ahead once it has read 256 KiB, long before
+// DefaultReadAheadStart; a reader of the first few KiB (a COG header) does
+// not.
+func TestReaderWholeFileFromStart(t *testing.T) {
+	checkNoLeak(t)
+	const bs = 16 << 10
+	const size = 64 << 20
+	for _, tc := range []struct {
+		name      string
+		reads     int
+		readSize  int
+		readAhead bool
+	}{
+		{"cp, 128 KiB reads", 3, 128 << 10, true},
+		{"header, 4 KiB reads", 4, 4 << 10, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := New(Options{BlockSize: bs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := &rampSource{seed: 5, size: size}
+			r := c.NewReader(Object{Key: "k", Size: size, Src: src})
+			defer r.Close()
+			p := make([]byte, tc.readSize)
+			for i := range tc.reads {
+				if _, err := r.ReadAt(t.Context(), p, int64(i*tc.readSize)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitFor(t, "fetches to end", c.idle)
+			var fetched int64
+			for _, s := range src.Calls() {
+				fetched = max(fetched, s.End)
+			}
+			read := int64(tc.reads * tc.readSize)
+			if got := fetched > read+bs; got != tc.readAhead {
+				t.Errorf("fetched up to %d after reading %d: read-ahead %v, want %v", fetched, read, got, tc.readAhead)
+			}
+		})
 	}
 }

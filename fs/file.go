@@ -53,7 +53,9 @@ func (a *assetFile) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
 	out.Ino = ino(a.path)
 	out.Size = uint64(size)
 	out.Blocks = (out.Size + 511) / 512
-	out.Blksize = 1 << 20
+	// The I/O size buffered readers use (C stdio, Python): small, so that
+	// their reads of a tile end near the tile (see cache.Reader).
+	out.Blksize = 4 << 10
 	setTime(out, a.mtime)
 	return 0
 }
@@ -107,13 +109,15 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle
 	if err != nil {
 		return nil, 0, a.fs.fail("open", a.path, err)
 	}
-	keep := uint32(fuse.FOPEN_KEEP_CACHE)
 	if prev := a.version.Swap(&obj.Key); prev != nil && *prev != obj.Key {
-		// The asset changed since it was last opened: without KEEP_CACHE
-		// the kernel drops the pages of the old version.
-		keep = 0
+		// The asset changed since it was last opened: drop the pages a
+		// memory map of the old version left in the page cache. Not
+		// from inside the operation: notifications must not wait on it.
+		go a.NotifyContent(0, 0)
 	}
-	return &assetHandle{file: a, r: a.fs.o.Cache.NewReader(obj)}, keep, 0
+	// Direct I/O (see the package doc): reads arrive as the application
+	// made them, and the block cache plans from them.
+	return &assetHandle{file: a, r: a.fs.o.Cache.NewReader(obj)}, fuse.FOPEN_DIRECT_IO, 0
 }
 
 // streamHandle is an open asset of unknown length, read as one stream.

@@ -17,9 +17,13 @@
 //
 // Entry and attribute timeouts follow the catalog's metadata TTL; failed
 // lookups are cached by the kernel for NegativeTimeout (GDAL probes dozens of
-// sidecar names per open). Asset files open with FOPEN_KEEP_CACHE: their
-// bytes are immutable for a given version, and reads go through the block
-// cache.
+// sidecar names per open). Asset files open with FOPEN_DIRECT_IO: the
+// kernel hands each read of the application to stacfs as it was made (no
+// page cache, no kernel read-ahead cutting it into pages), so the block
+// cache plans fetches from what the application asks for: a COG reader's
+// tiles whole and nothing more, a copy with read-ahead. Warm reads are
+// served from the block cache. Memory maps still work: the mount asks for
+// DIRECT_IO_ALLOW_MMAP, and a map goes through the page cache.
 //
 // # Errors
 //
@@ -120,6 +124,8 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 			MaxReadAhead:  1 << 20,
 			MaxBackground: 64,
 			DirectMount:   true,
+			// Shared read-only maps of direct-I/O files (Linux 6.6+).
+			ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP,
 			Debug:         f.o.Debug,
 			AllowOther:    f.o.AllowOther,
 		},

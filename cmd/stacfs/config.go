@@ -74,7 +74,7 @@ type CatalogConfig struct {
 // Defaults for keys that are not set.
 const (
 	defaultMemory      = 512 << 20
-	defaultBlockSize   = 128 << 10
+	defaultBlockSize   = 16 << 10
 	defaultMetadataTTL = 5 * time.Minute
 )
 

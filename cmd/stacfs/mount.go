@@ -15,6 +15,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/cog"
 	"github.com/stacfs/stacfs/catalog"
 	stacfs "github.com/stacfs/stacfs/fs"
 	"github.com/stacfs/stacfs/mountinfo"
@@ -77,7 +78,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		names = []string{only}
 	}
 	co := cache.Options{Memory: cfg.memory, BlockSize: int(cfg.blockSize), Logger: log,
-		MaxReadAhead: cfg.readAhead, DiskDir: cfg.Cache.Dir, DiskBytes: cfg.diskBytes}
+		MaxReadAhead: cfg.readAhead, DiskDir: cfg.Cache.Dir, DiskBytes: cfg.diskBytes, Tiling: cogTiling}
 	if cfg.readAhead == 0 {
 		co.MaxReadAhead, co.ReadAheadParallel = int64(cfg.blockSize), 1 // no more than the block read
 	}
@@ -264,4 +265,27 @@ func prepareMountpoint(dir string, log *slog.Logger) error {
 		return fmt.Errorf("mountpoint %s: not a directory", dir)
 	}
 	return nil
+}
+
+// cogTiling reads the tile layout of a tiled TIFF (COG) for the block
+// cache, which then fetches whole tiles and rows of tiles.
+func cogTiling(r io.ReaderAt, size int64) (cache.Tiling, error) {
+	l, err := cog.Parse(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return cogLayout{l}, nil
+}
+
+// cogLayout is a cog.Layout seen as a cache.Tiling.
+type cogLayout struct{ l *cog.Layout }
+
+func (c cogLayout) TileAt(off int64) (cache.Tile, bool) {
+	t, ok := c.l.TileAt(off)
+	return cache.Tile(t), ok
+}
+
+func (c cogLayout) Tile(img, row, col int) (cache.Tile, bool) {
+	t, ok := c.l.Tile(img, row, col)
+	return cache.Tile(t), ok
 }

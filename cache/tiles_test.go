@@ -1,0 +1,228 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sort"
+	"testing"
+)
+
+// grid is a fake tile layout laid out like a COG: a 16 KiB header, then the
+// images smallest first, each row-major, every tile between 200 and 320 KiB
+// with 8 bytes (GDAL's leader and trailer) between tiles.
+type grid struct {
+	across, down []int
+	tiles        [][]Tile // per image, row-major
+	byOff        []Tile
+	size         int64
+}
+
+func newGrid(dims ...[2]int) *grid {
+	g := &grid{}
+	off := int64(16 << 10)
+	seed := uint32(7)
+	g.tiles = make([][]Tile, len(dims))
+	for i := len(dims) - 1; i >= 0; i-- { // smallest (last) image first in the file
+		for r := range dims[i][1] {
+			for c := range dims[i][0] {
+				seed = seed*1664525 + 1013904223
+				n := int64(200<<10) + int64(seed>>8)%(120<<10)
+				off += 4 // leader
+				t := Tile{Image: i, Row: r, Col: c, Start: off, End: off + n}
+				g.tiles[i] = append(g.tiles[i], t)
+				g.byOff = append(g.byOff, t)
+				off += n + 4 // trailer
+			}
+		}
+	}
+	for _, d := range dims {
+		g.across = append(g.across, d[0])
+		g.down = append(g.down, d[1])
+	}
+	sort.Slice(g.byOff, func(i, j int) bool { return g.byOff[i].Start < g.byOff[j].Start })
+	g.size = off + 1000
+	return g
+}
+
+func (g *grid) TileAt(off int64) (Tile, bool) {
+	i := sort.Search(len(g.byOff), func(i int) bool { return g.byOff[i].Start > off }) - 1
+	if i < 0 || off >= g.byOff[i].End+16 {
+		return Tile{}, false
+	}
+	return g.byOff[i], true
+}
+
+func (g *grid) Tile(img, row, col int) (Tile, bool) {
+	if img < 0 || img >= len(g.tiles) || row < 0 || row >= g.down[img] || col < 0 || col >= g.across[img] {
+		return Tile{}, false
+	}
+	return g.tiles[img][row*g.across[img]+col], true
+}
+
+// stdio emulates C stdio reading a file with a 4 KiB buffer (glibc, with
+// the st_blksize the mount reports): a seek outside the buffer reads the
+// aligned 4 KiB block holding the target, a read larger than the buffer
+// goes straight to the file in whole 4 KiB multiples, and the rest is read
+// by refilling the buffer. This is the pattern GDAL makes on a local file.
+type stdio struct {
+	r      *Reader
+	has    bool
+	bufOff int64
+	t      *testing.T
+	src    *rampSource
+}
+
+const stdioBuf = 4 << 10
+
+func (s *stdio) pread(off, n int64) {
+	s.t.Helper()
+	p := make([]byte, n)
+	got, err := s.r.ReadAt(context.Background(), p, off)
+	if err != nil && err != io.EOF {
+		s.t.Fatalf("read %d at %d: %v", n, off, err)
+	}
+	want := make([]byte, got)
+	fillRamp(want, s.src.seed, off)
+	if !bytes.Equal(p[:got], want) {
+		s.t.Fatalf("read %d at %d: wrong bytes", n, off)
+	}
+}
+
+// read reads the bytes [start, end) as fseek + fread.
+func (s *stdio) read(start, end int64) {
+	if !s.has || start < s.bufOff || start >= s.bufOff+stdioBuf {
+		s.bufOff = start &^ (stdioBuf - 1)
+		s.has = true
+		s.pread(s.bufOff, stdioBuf)
+	}
+	pos := min(end, s.bufOff+stdioBuf)
+	if pos >= end {
+		return
+	}
+	if want := end - pos; want >= stdioBuf {
+		n := want - want%stdioBuf
+		s.pread(pos, n)
+		pos += n
+	}
+	if pos < end {
+		s.bufOff = pos
+		s.pread(pos, stdioBuf)
+	}
+}
+
+// readTiles reads tiles [c0, c1] x [r0, r1] of image img row by row, as
+// GDAL does.
+func (s *stdio) readTiles(g *grid, img, c0, c1, r0, r1 int) (tiles int64) {
+	for r := r0; r <= r1; r++ {
+		for c := c0; c <= c1; c++ {
+			t, _ := g.Tile(img, r, c)
+			s.read(t.Start, t.End)
+			tiles += t.End - t.Start
+		}
+	}
+	return tiles
+}
+
+// TestReaderTiles: with a tile layout, a window read through C stdio is
+// fetched in whole tiles and predicted rows, in about as many requests as
+// GDAL's /vsicurl/ makes (one per row), with few bytes beyond the tiles.
+func TestReaderTiles(t *testing.T) {
+	checkNoLeak(t)
+	g := newGrid([2]int{8, 8}, [2]int{4, 4}, [2]int{2, 2}, [2]int{1, 1})
+	for _, tc := range []struct {
+		name             string
+		img, c0, c1      int
+		r0, r1           int
+		maxCalls         int
+		maxExtraTiles    int // whole tiles fetched beyond those read
+		wantNoExtraBytes bool
+	}{
+		// Row 1: its first two tiles, then one tile ahead at a time (one
+		// wasted at its end); rows 2 and 3: one request each.
+		{"3x3 window", 0, 3, 5, 2, 4, 5, 1, false},
+		// A whole 2x2 overview (a thumbnail): a request per row.
+		{"whole overview", 2, 0, 1, 0, 1, 2, 0, true},
+		// A 2x2 window in the middle: two tiles, then the next.
+		{"2x2 window", 1, 1, 2, 1, 2, 3, 1, false},
+		// One tile: it and the next one.
+		{"one tile", 0, 6, 6, 6, 6, 1, 1, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := &rampSource{seed: 9, size: g.size}
+			r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
+			defer r.Close()
+			s := &stdio{r: r, t: t, src: src}
+			read := s.readTiles(g, tc.img, tc.c0, tc.c1, tc.r0, tc.r1)
+			waitFor(t, "fetches to end", c.idle)
+			calls := src.Calls()
+			var fetched int64
+			for _, sp := range calls {
+				fetched += sp.End - sp.Off
+			}
+			if len(calls) > tc.maxCalls {
+				t.Errorf("%d requests %v, want at most %d", len(calls), calls, tc.maxCalls)
+			}
+			// Each request may round out to blocks (16 KiB each side) and
+			// reach 4 KiB past its last tile.
+			slack := int64(len(calls)) * (2*16<<10 + 4<<10)
+			maxTile := int64(320 << 10)
+			if limit := read + int64(tc.maxExtraTiles)*maxTile + slack; fetched > limit {
+				t.Errorf("fetched %d bytes for %d of tiles, want at most %d", fetched, read, limit)
+			}
+			if tc.wantNoExtraBytes && fetched > read+slack {
+				t.Errorf("fetched %d bytes for %d of tiles: more than block rounding", fetched, read)
+			}
+		})
+	}
+}
+
+// TestReaderTilesWiderRow: a row wider than the one above (the prediction
+// falls short) still reads right, fetching the rest tile by tile.
+func TestReaderTilesWiderRow(t *testing.T) {
+	checkNoLeak(t)
+	g := newGrid([2]int{8, 8})
+	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &rampSource{seed: 11, size: g.size}
+	r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
+	defer r.Close()
+	s := &stdio{r: r, t: t, src: src}
+	s.readTiles(g, 0, 1, 2, 0, 0) // a row of two
+	s.readTiles(g, 0, 1, 5, 1, 1) // then one of five
+	waitFor(t, "fetches to end", c.idle)
+	if n := len(src.Calls()); n > 7 {
+		t.Errorf("%d requests %v", n, src.Calls())
+	}
+}
+
+// TestReaderNoTiling: an object that is not tiled is read block by block,
+// nothing more.
+func TestReaderNoTiling(t *testing.T) {
+	checkNoLeak(t)
+	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return nil, io.ErrUnexpectedEOF }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 8 << 20
+	src := &rampSource{seed: 1, size: size}
+	r := c.NewReader(Object{Key: "flat", Size: size, Src: src})
+	defer r.Close()
+	s := &stdio{r: r, t: t, src: src}
+	s.read(1<<20, 1<<20+300<<10)
+	s.read(3<<20, 3<<20+300<<10)
+	waitFor(t, "fetches to end", c.idle)
+	var fetched int64
+	for _, sp := range src.Calls() {
+		fetched += sp.End - sp.Off
+	}
+	if fetched > 2*(300<<10+32<<10) {
+		t.Errorf("fetched %d bytes for two reads of 300 KiB: %v", fetched, src.Calls())
+	}
+}
