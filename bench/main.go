@@ -45,6 +45,7 @@ func mainErr() int {
 	doc := flag.String("doc", "auto", `write the table to this file; "auto": docs/performance.md for full runs, nothing with -quick; "" for none`)
 	dataDir := flag.String("data", "bench/.data", "where the generated COG is cached")
 	noRclone := flag.Bool("no-rclone", false, "skip the rclone mount rows")
+	serve := flag.Bool("serve", false, "start the servers, print their addresses and a stacfs config, and wait (for profiling and manual runs)")
 	flag.Parse()
 
 	if *quick && !isFlagSet("runs") {
@@ -118,6 +119,9 @@ func mainErr() int {
 		b.notes = append(b.notes, "rclone rows skipped (-no-rclone).")
 	}
 
+	if *serve {
+		return b.serveOnly(ctx)
+	}
 	fmt.Printf("bench: %dx%d COG, %s (%.1f MiB); %d run(s); stacfs cache.memory = %s\n",
 		size, size, cogPath, float64(len(cog))/(1<<20), *runs, cacheMemory)
 	fmt.Printf("bench: asset server %s, shaped proxy %s, STAC API %s\n",
@@ -423,4 +427,21 @@ func isFlagSet(name string) bool {
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
+}
+
+// serveOnly prints the servers' addresses and a stacfs config of the bench
+// catalog, and waits for Ctrl-C: the bench's world for manual runs and
+// profiling (stacfs mount --metrics ADDR serves /debug/pprof).
+func (b *bench) serveOnly(ctx context.Context) int {
+	cfg := filepath.Join(b.outDir, "config.toml")
+	config := fmt.Sprintf("[cache]\nmemory = %q\n\n[catalogs.%s]\nurl = %q\n", cacheMemory, catalogName, b.srv.stac.STACURL)
+	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	fmt.Printf("asset server %s\nshaped URL   %s\nloopback URL %s\nconfig       %s\n", b.srv.assets.URL, b.srv.shapedURL, b.srv.loopbackURL, cfg)
+	fmt.Printf("mount:       stacfs mount --config %s DIR   (collections %s, %s)\n", cfg, shapedColl, loopbackColl)
+	fmt.Println("Ctrl-C to stop.")
+	<-ctx.Done()
+	return 0
 }

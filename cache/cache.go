@@ -24,30 +24,30 @@
 // or short fetch is reported to every waiter and caches nothing.
 //
 // Resident blocks are evicted least recently used first so that the bytes
-// held never exceed Options.Memory; bytes are accounted exactly, short last
-// blocks included. Prime stores bytes a caller already has (the head of a
+// held never exceed Options.Memory. The blocks of one fetch share its buffer
+// (no copy); the buffer counts whole against the budget while any of its
+// blocks is resident, so memory is accounted exactly. A fetch larger than an
+// eighth of the budget is cut into blocks of their own instead. Prime stores bytes a caller already has (the head of a
 // file read for size discovery) as if they had been fetched.
 //
 // # Read-ahead
 //
 // A Reader (Cache.NewReader, one per open file handle) reads like
-// Cache.ReadAt and watches its offsets. A read that starts within 1 MiB of
-// the furthest end read so far (either side: the kernel reorders its
-// parallel reads) is sequential; from the second sequential read on, the
-// Reader prefetches a window past that end, 1 MiB first and doubling each
-// time the reader crosses into the second half of the last window, up to
-// Options.MaxReadAhead (default 32 MiB) and never more than a quarter of
-// Options.Memory. A window is fetched as chunks of Options.ReadAheadChunk
-// (default 4 MiB), at most Options.ReadAheadParallel (default 8) of them in
-// flight per Reader, through the same in-flight table as foreground reads:
-// a read needing a block being prefetched waits for that fetch. Prefetches
-// run detached from every reader's context and stop at the object end. A
-// jump resets the window: only the blocks a read touches are fetched, and
-// queued chunks of the old window are dropped. Prefetched blocks live in the
-// same LRU and budget as the others. A block that a streaming Reader reads
-// keeps the recency it got when it was fetched (the kernel keeps its own
-// copy, so it is not read again): the blocks streams have consumed go
-// before the prefetched blocks other streams have yet to read.
+// Cache.ReadAt and plans from the pattern of its reads (see Reader): a
+// sequential reader gets a read-ahead window that doubles up to
+// Options.MaxReadAhead (default 64 MiB, never more than a quarter of
+// Options.Memory), fetched as chunks of Options.ReadAheadChunk (default
+// 4 MiB), at most Options.ReadAheadParallel (default 16) in flight; a reader
+// of a tiled TIFF (Options.Tiling) gets whole tiles and predicted rows of
+// tiles. Prefetches go through the same in-flight table as foreground reads
+// (a read needing a block being prefetched waits for that fetch), run
+// detached from every reader's context and stop at the object end.
+// Prefetched blocks live in the same LRU and budget as the others. A block
+// that a streaming Reader reads keeps the recency it got when it was
+// fetched (it is not read again): the blocks streams have consumed go
+// before the prefetched blocks other streams have yet to read. Buffers of
+// 2 MiB and more are backed by transparent huge pages where the kernel
+// allows it (madvise), which makes filling them much cheaper.
 //
 // # Disk tier
 //
@@ -97,11 +97,11 @@ const (
 	DefaultMemory            int64         = 512 << 20
 	DefaultBlockSize         int           = 16 << 10
 	DefaultFetchTimeout      time.Duration = 60 * time.Second
-	DefaultMaxReadAhead      int64         = 32 << 20
-	DefaultReadAheadChunk    int64         = 2 << 20
+	DefaultMaxReadAhead      int64         = 64 << 20
+	DefaultReadAheadChunk    int64         = 4 << 20
 	DefaultReadAheadStart    int64         = 8 << 20
-	DefaultReadAheadFirst    int64         = 4 << 20
-	DefaultReadAheadParallel int           = 8
+	DefaultReadAheadFirst    int64         = 8 << 20
+	DefaultReadAheadParallel int           = 16
 	DefaultDiskBytes         int64         = 10 << 30 // when DiskDir is set
 )
 
@@ -134,20 +134,22 @@ type Options struct {
 	Logger *slog.Logger
 
 	// MaxReadAhead is the largest read-ahead window of a Reader (default
-	// 32 MiB). The window is also capped at Memory/4. Rounded down to
+	// 64 MiB). The window is also capped at Memory/4. Rounded down to
 	// whole blocks, at least one.
 	MaxReadAhead int64
 	// ReadAheadChunk is the size of one prefetch request (default 4 MiB),
 	// rounded up to whole blocks.
 	ReadAheadChunk int64
 	// ReadAheadParallel is the number of prefetch chunks one Reader may
-	// have in flight (default 8).
+	// have in flight (default 16).
 	ReadAheadParallel int
 	// ReadAheadStart is how many bytes a Reader must read sequentially
 	// before read-ahead starts (default 8 MiB): a COG reader reading a row
-	// of adjacent tiles must not pull megabytes it will not use.
+	// of adjacent tiles must not pull megabytes it will not use. A streak
+	// from the first byte of the object without a gap (a copy) starts
+	// read-ahead after 256 KiB.
 	ReadAheadStart int64
-	// ReadAheadFirst is the first read-ahead window (default 4 MiB); it
+	// ReadAheadFirst is the first read-ahead window (default 8 MiB); it
 	// doubles while the reader keeps up, to MaxReadAhead.
 	ReadAheadFirst int64
 
@@ -242,9 +244,9 @@ type Cache struct {
 
 	// mu protects the fields below, and the index of disk.
 	mu       sync.Mutex
-	lru      *simplelru.LRU[blockKey, []byte] // resident blocks; capacity unbounded, evicted by bytes
+	lru      *simplelru.LRU[blockKey, entry]  // resident blocks; capacity unbounded, evicted by bytes
 	inflight map[blockKey]*run                // blocks being fetched
-	bytes    int64                            // sum of len of resident blocks
+	bytes    int64                            // bytes of the buffers holding resident blocks
 	stats    Stats                            // counters; Bytes and DiskBytes are filled in by Stats
 	sumKey   string                           // the key whose hash is sum (memo for evictions)
 	sum      [sha256.Size]byte
@@ -303,7 +305,7 @@ func New(o Options) (*Cache, error) {
 	case o.DiskDir != "" && o.DiskBytes < fileSize(int64(o.BlockSize)):
 		return nil, fmt.Errorf("cache: disk budget %d is smaller than one block file (%d)", o.DiskBytes, fileSize(int64(o.BlockSize)))
 	}
-	l, err := simplelru.NewLRU[blockKey, []byte](math.MaxInt, nil)
+	l, err := simplelru.NewLRU[blockKey, entry](math.MaxInt, nil)
 	if err != nil {
 		return nil, fmt.Errorf("cache: new lru: %w", err)
 	}
@@ -494,8 +496,8 @@ func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode pl
 		k := blockKey{obj.Key, idx}
 		s := &slots[idx-first]
 		count := counting && idx <= countLast
-		if data, ok := get(k); ok {
-			s.data = data
+		if e, ok := get(k); ok {
+			s.data = e.data
 			cur = nil
 			if count {
 				c.stats.Hits++
@@ -531,6 +533,7 @@ func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode pl
 	for _, r := range started {
 		end := min((r.first+r.nblocks)*c.blockSize, obj.Size)
 		r.buf = make([]byte, end-r.off)
+		adviseHuge(r.buf)
 		go c.fetchRun(ctx, obj, r, sum)
 	}
 	return slots
@@ -582,6 +585,13 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 		}
 	}
 	toDisk := diskOn && !fromDisk
+	// The blocks share the run's buffer (no copy), charged to the budget
+	// while any of them is resident; a run large against the budget is
+	// cut into blocks of their own so that one hot block never holds it.
+	var shared *buffer
+	if err == nil && int64(len(r.buf)) <= c.memory/8 {
+		shared = &buffer{size: int64(len(r.buf))}
+	}
 	for idx := r.first; idx < r.first+r.nblocks; idx++ {
 		k := blockKey{obj.Key, idx}
 		if c.inflight[k] == r {
@@ -591,12 +601,12 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 			continue
 		}
 		data := r.block(idx, c.blockSize)
-		if r.nblocks > 1 {
-			// Own copy, so evicting one block frees its memory
-			// without waiting for the rest of the run.
+		buf := shared
+		if buf == nil {
 			data = append([]byte(nil), data...)
+			buf = &buffer{size: int64(len(data))}
 		}
-		c.add(k, data)
+		c.add(k, data, buf)
 		if toDisk {
 			c.queueDisk(diskKey{sum, idx}, data)
 		}
@@ -627,29 +637,54 @@ func (c *Cache) readSource(ctx context.Context, src Source, p []byte, off int64)
 	}
 }
 
-// add makes data resident under k and evicts the least recently used blocks
-// until the budget holds. An evicted block that has no block file (its
-// write was dropped) is offered to the disk queue again. c.mu must be held.
-func (c *Cache) add(k blockKey, data []byte) {
-	if int64(len(data)) > c.memory {
+// entry is a resident block: its bytes and the buffer holding them.
+type entry struct {
+	data []byte
+	buf  *buffer
+}
+
+// buffer is memory holding resident blocks (the blocks of one fetch share
+// it). It counts against the budget while any of its blocks is resident.
+type buffer struct {
+	size int64
+	refs int // resident blocks in it
+}
+
+// add makes data, held in buf, resident under k and evicts the least
+// recently used blocks until the budget holds. An evicted block that has no
+// block file (its write was dropped) is offered to the disk queue again.
+// c.mu must be held.
+func (c *Cache) add(k blockKey, data []byte, buf *buffer) {
+	if buf.size > c.memory {
 		return
 	}
 	if old, ok := c.lru.Peek(k); ok {
 		c.lru.Remove(k)
-		c.bytes -= int64(len(old))
+		c.release(old)
 	}
-	c.lru.Add(k, data)
-	c.bytes += int64(len(data))
+	c.lru.Add(k, entry{data, buf})
+	if buf.refs == 0 {
+		c.bytes += buf.size
+	}
+	buf.refs++
 	for c.bytes > c.memory {
 		ek, old, ok := c.lru.RemoveOldest()
 		if !ok {
 			break
 		}
-		c.bytes -= int64(len(old))
+		c.release(old)
 		c.stats.Evictions++
 		if c.disk != nil {
-			c.queueDisk(diskKey{c.keySum(ek.key), ek.idx}, old)
+			c.queueDisk(diskKey{c.keySum(ek.key), ek.idx}, old.data)
 		}
+	}
+}
+
+// release drops a block that left the LRU from its buffer, which stops
+// counting when its last block goes. c.mu must be held.
+func (c *Cache) release(e entry) {
+	if e.buf.refs--; e.buf.refs == 0 {
+		c.bytes -= e.buf.size
 	}
 }
 
@@ -697,7 +732,7 @@ func (c *Cache) Prime(obj Object, off int64, data []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, b := range blocks {
-		c.add(blockKey{obj.Key, b.idx}, b.data)
+		c.add(blockKey{obj.Key, b.idx}, b.data, &buffer{size: int64(len(b.data))})
 		if c.disk != nil {
 			c.queueDisk(diskKey{sum, b.idx}, b.data)
 		}
@@ -781,10 +816,11 @@ func (r residentReader) ReadAt(p []byte, off int64) (int, error) {
 	n := 0
 	for n < len(p) {
 		at := off + int64(n)
-		data, ok := c.lru.Peek(blockKey{r.obj.Key, at / bs})
+		e, ok := c.lru.Peek(blockKey{r.obj.Key, at / bs})
 		if !ok {
 			return n, errNotResident
 		}
+		data := e.data
 		lo := at % bs
 		if lo >= int64(len(data)) {
 			return n, errNotResident

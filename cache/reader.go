@@ -19,9 +19,14 @@ const (
 	// only a few KiB of header there and then jumps to tiles.
 	wholeFileStart = 256 << 10
 	// tileSlack is how far past the end of a tile a reader may read: C
-	// stdio (GDAL on a local file) reads in buffers of st_blksize, 4 KiB
-	// here, aligned, so its last buffer of a tile reaches into the next.
-	tileSlack = 4 << 10
+	// stdio (GDAL on a local file) reads through an aligned buffer of 8 KiB
+	// (glibc's BUFSIZ, or st_blksize when smaller), so its last buffer of a
+	// tile reaches into the next.
+	tileSlack = 8 << 10
+	// firstRowTiles is how many tiles the first read of a row of tiles
+	// fetches, that one included: a window a few tiles wide is then one
+	// request per row, and a single tile costs two more.
+	firstRowTiles = 3
 )
 
 // Tile is one tile of a tiled image file: its image (0 is the full
@@ -65,15 +70,17 @@ type Tiling interface {
 // like GDAL's /vsicurl/ does, since a tile is always read whole:
 //
 //   - A read that starts a row of tiles (any read that is not in the row
-//     being read) is extended to the end of its tile and of the next tile of
-//     the row, in the same request: a window or a full-image read reads at
-//     least two tiles of a row.
+//     being read) is extended to the end of its tile and of the next two
+//     tiles of the row, in the same request: a window or a full-image read
+//     reads several tiles of a row.
 //   - When the reader moves into the last tile fetched of that row, the next
 //     tile is prefetched (one request of one tile).
 //   - A read that starts the row below at the same column as the last row
 //     began is extended to the whole width of the last row, in one request:
-//     the rows of a window have one width. The tiles of that prediction are
-//     not followed by a prefetch (the window ends there).
+//     the rows of a window have one width. The row below that one is
+//     prefetched too (one request), so that a window is fetched one row
+//     ahead of its reader. The tiles of a prediction are not followed by a
+//     prefetch to their right (the window ends there).
 //
 // Every fetch runs detached from the reader's context: a cancelled reader
 // never cancels a fetch that others wait on.
@@ -259,21 +266,43 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, spec prefetch, newRow bo
 	}
 	prev := *row
 	*row = tileRow{ok: true, img: t.Image, row: t.Row, c0: t.Col, c1: t.Col, fetched: t.Col}
-	last := t
+	width := firstRowTiles - 1 // columns past the first to fetch
 	if prev.ok && prev.img == t.Image && prev.row+1 == t.Row && prev.c0 == t.Col {
 		// The row below the last one, from the same column: as wide.
+		// And the row below it too, as the window goes on down.
 		row.predicted = true
-		for col := t.Col + 1; col <= t.Col+(prev.c1-prev.c0); col++ {
-			nt, ok := tl.Tile(t.Image, t.Row, col)
-			if !ok || nt.Start < last.End || nt.Start > last.End+tileSlack {
-				break // not stored in order, in one piece
-			}
-			last, row.fetched = nt, col
+		width = prev.c1 - prev.c0
+		if start, end, ok := rowSpan(tl, t.Image, t.Row+1, t.Col, t.Col+width); ok {
+			spec = r.blocks(start, end+tileSlack)
 		}
-	} else if nt, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok && nt.Start >= t.End && nt.Start <= t.End+tileSlack {
-		last, row.fetched = nt, t.Col+1
+	}
+	last := t
+	for col := t.Col + 1; col <= t.Col+width; col++ {
+		nt, ok := tl.Tile(t.Image, t.Row, col)
+		if !ok || nt.Start < last.End || nt.Start > last.End+tileSlack {
+			break // not stored in order, in one piece
+		}
+		last, row.fetched = nt, col
 	}
 	return max(end, last.End+tileSlack), spec, true
+}
+
+// rowSpan returns the bytes of tiles [c0, c1] of a row when they are stored
+// in order, in one piece.
+func rowSpan(tl Tiling, img, row, c0, c1 int) (start, end int64, ok bool) {
+	first, ok := tl.Tile(img, row, c0)
+	if !ok {
+		return 0, 0, false
+	}
+	last := first
+	for col := c0 + 1; col <= c1; col++ {
+		nt, ok := tl.Tile(img, row, col)
+		if !ok || nt.Start < last.End || nt.Start > last.End+tileSlack {
+			return 0, 0, false
+		}
+		last = nt
+	}
+	return first.Start, last.End, true
 }
 
 // blocks returns the blocks of the bytes [start, end) of the object.

@@ -145,7 +145,7 @@ func (c *Config) check() error {
 	if c.metadataTTL, err = parseDuration("cache.metadata_ttl", c.Cache.MetadataTTL, defaultMetadataTTL); err != nil {
 		return err
 	}
-	if c.readAhead, err = parseSize("cache.read_ahead", c.Cache.ReadAhead, 32<<20); err != nil {
+	if c.readAhead, err = parseSize("cache.read_ahead", c.Cache.ReadAhead, 64<<20); err != nil {
 		return err
 	}
 	if c.diskBytes, err = parseSize("cache.disk", c.Cache.Disk, 10<<30); err != nil {

@@ -77,7 +77,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.memory != 512<<20 || cfg.blockSize != 128<<10 || cfg.metadataTTL != 5*time.Minute {
+	if cfg.memory != 512<<20 || cfg.blockSize != 16<<10 || cfg.metadataTTL != 5*time.Minute {
 		t.Errorf("defaults: %d %d %v", cfg.memory, cfg.blockSize, cfg.metadataTTL)
 	}
 	cfg, err = ParseConfig("x", "[cache]\nmemory = \"1.5GB\"\n[catalogs.a]\nurl = \"https://h/\"\n")

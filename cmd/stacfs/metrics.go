@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"syscall"
 	"time"
 
@@ -31,6 +32,11 @@ func startMetrics(addr string, bc *cache.Cache, log *slog.Logger) (*mountMetrics
 	m := metrics.New(bc)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
+	// Go's profiler beside the metrics, for performance work on a live
+	// mount (go tool pprof http://ADDR/debug/pprof/profile).
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

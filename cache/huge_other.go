@@ -1,0 +1,6 @@
+//go:build !linux
+
+package cache
+
+// adviseHuge does nothing outside Linux.
+func adviseHuge([]byte) {}
