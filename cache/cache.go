@@ -244,11 +244,11 @@ type Cache struct {
 
 	// mu protects the fields below, and the index of disk.
 	mu       sync.Mutex
-	lru      *simplelru.LRU[blockKey, entry]  // resident blocks; capacity unbounded, evicted by bytes
-	inflight map[blockKey]*run                // blocks being fetched
-	bytes    int64                            // bytes of the buffers holding resident blocks
-	stats    Stats                            // counters; Bytes and DiskBytes are filled in by Stats
-	sumKey   string                           // the key whose hash is sum (memo for evictions)
+	lru      *simplelru.LRU[blockKey, entry] // resident blocks; capacity unbounded, evicted by bytes
+	inflight map[blockKey]*run               // blocks being fetched
+	bytes    int64                           // bytes of the buffers holding resident blocks
+	stats    Stats                           // counters; Bytes and DiskBytes are filled in by Stats
+	sumKey   string                          // the key whose hash is sum (memo for evictions)
 	sum      [sha256.Size]byte
 	tilings  *simplelru.LRU[string, Tiling] // layouts by object key; nil value: not tiled
 }

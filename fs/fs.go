@@ -126,8 +126,8 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 			DirectMount:   true,
 			// Shared read-only maps of direct-I/O files (Linux 6.6+).
 			ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP,
-			Debug:         f.o.Debug,
-			AllowOther:    f.o.AllowOther,
+			Debug:             f.o.Debug,
+			AllowOther:        f.o.AllowOther,
 		},
 		EntryTimeout:    &f.o.EntryTimeout,
 		AttrTimeout:     &f.o.EntryTimeout,

@@ -15,8 +15,8 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"github.com/stacfs/stacfs/cache"
-	"github.com/stacfs/stacfs/cog"
 	"github.com/stacfs/stacfs/catalog"
+	"github.com/stacfs/stacfs/cog"
 	stacfs "github.com/stacfs/stacfs/fs"
 	"github.com/stacfs/stacfs/mountinfo"
 	"github.com/stacfs/stacfs/remote"
