@@ -112,6 +112,26 @@ type Source interface {
 	ReadAt(ctx context.Context, p []byte, off int64) (int, error)
 }
 
+// ProgressSource is a Source that can tell, while a ReadAt runs, how many
+// bytes at the start of p are final (they will not change and the read
+// will not be failed for them): readers of the first blocks of a long fetch
+// then get them before the fetch ends.
+type ProgressSource interface {
+	Source
+	ReadAtProgress(ctx context.Context, p []byte, off int64, progress func(n int)) (int, error)
+}
+
+// progressSource is a ProgressSource seen as a Source reporting to one
+// callback.
+type progressSource struct {
+	src      ProgressSource
+	progress func(int)
+}
+
+func (p progressSource) ReadAt(ctx context.Context, b []byte, off int64) (int, error) {
+	return p.src.ReadAtProgress(ctx, b, off, p.progress)
+}
+
 // Object is one version of a remote object read through the cache.
 type Object struct {
 	Key  string // identifies object AND version (e.g. url-without-query + "\x00" + version)
@@ -196,8 +216,9 @@ type blockKey struct {
 
 // run is one fetch of the adjacent blocks [first, first+nblocks) of one
 // object, from Src, or (when disk is set, always one block) from its block
-// file with Src as the fallback. buf and err are written only by fetchRun
-// before done is closed and are read only after done is closed.
+// file with Src as the fallback. buf and err are written only by fetchRun;
+// err is read only after done is closed, and the bytes of buf only after
+// done is closed or once filled covers them (a ProgressSource tells).
 type run struct {
 	first   int64
 	nblocks int64
@@ -206,6 +227,57 @@ type run struct {
 	buf     []byte // exactly the bytes of the run (short at object end)
 	err     error
 	done    chan struct{}
+
+	mu      sync.Mutex
+	filled  int      // bytes at the start of buf that are final
+	waiters []waiter // readers waiting for more of buf
+}
+
+// waiter is a reader waiting until the first need bytes of a run are final.
+type waiter struct {
+	need int
+	ch   chan struct{}
+}
+
+// advance records that the first n bytes of the run's buffer are final and
+// wakes the readers waiting for them.
+func (r *run) advance(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n <= r.filled {
+		return
+	}
+	r.filled = n
+	kept := r.waiters[:0]
+	for _, w := range r.waiters {
+		if w.need <= n {
+			close(w.ch)
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	r.waiters = kept
+}
+
+// ready returns nil when the first need bytes of the run's buffer are
+// final, or a channel closed once they are (or never, if the fetch ends
+// first: wait on done as well).
+func (r *run) ready(need int) <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if need <= r.filled {
+		return nil
+	}
+	ch := make(chan struct{})
+	r.waiters = append(r.waiters, waiter{need, ch})
+	return ch
+}
+
+// has reports whether the first need bytes of the run's buffer are final.
+func (r *run) has(need int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return need <= r.filled
 }
 
 // block returns the bytes of block idx of the run, given the block size.
@@ -422,13 +494,23 @@ func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode 
 		idx := first + int64(i)
 		data := s.data
 		if s.r != nil {
-			select {
-			case <-s.r.done:
-			case <-ctx.Done():
-				return n, ctx.Err()
+			// Wait for this block's bytes, not for the whole run.
+			need := int(min((idx+1)*bs, obj.Size) - s.r.off)
+			if ch := s.r.ready(need); ch != nil {
+				select {
+				case <-ch:
+				case <-s.r.done:
+				case <-ctx.Done():
+					return n, ctx.Err()
+				}
 			}
-			if s.r.err != nil {
-				return n, s.r.err
+			if !s.r.has(need) {
+				// Woken by the end of the fetch (ready's channel only
+				// closes once the bytes are there): it failed.
+				<-s.r.done
+				if s.r.err != nil {
+					return n, s.r.err
+				}
 			}
 			data = s.r.block(idx, bs)
 		}
@@ -563,7 +645,11 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 	var err error
 	if !fromDisk {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), c.fetchTimeout)
-		n, err = c.readSource(ctx, obj.Src, r.buf, r.off)
+		src := obj.Src
+		if ps, ok := src.(ProgressSource); ok {
+			src = progressSource{ps, r.advance}
+		}
+		n, err = c.readSource(ctx, src, r.buf, r.off)
 		cancel()
 		if err != nil {
 			c.log.Debug("cache fetch failed", "off", r.off, "len", len(r.buf), "err", err)
@@ -612,6 +698,9 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 		}
 	}
 	c.mu.Unlock()
+	if err == nil {
+		r.advance(len(r.buf))
+	}
 	close(r.done)
 }
 

@@ -518,3 +518,80 @@ func TestReaderWholeFileFromStart(t *testing.T) {
 		})
 	}
 }
+
+// gatedProgress is a ProgressSource that delivers the first head bytes of
+// each read at once, then waits for gate before the rest.
+type gatedProgress struct {
+	rampSource
+	head int
+	gate chan struct{}
+}
+
+func (g *gatedProgress) ReadAtProgress(ctx context.Context, p []byte, off int64, progress func(int)) (int, error) {
+	g.mu.Lock()
+	g.calls = append(g.calls, span{off, off + int64(len(p))})
+	g.mu.Unlock()
+	h := min(g.head, len(p))
+	fillRamp(p[:h], g.seed, off)
+	progress(h)
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return h, ctx.Err()
+	}
+	fillRamp(p[h:], g.seed, off+int64(h))
+	progress(len(p))
+	return len(p), nil
+}
+
+// TestProgressServesEarlyBlocks: a read of the first block of a long fetch
+// returns as soon as that block's bytes are in, not when the fetch ends;
+// a read of a later block waits for it.
+func TestProgressServesEarlyBlocks(t *testing.T) {
+	checkNoLeak(t)
+	const bs = 16 << 10
+	c, err := New(Options{BlockSize: bs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &gatedProgress{rampSource: rampSource{seed: 4, size: 1 << 20}, head: 2 * bs, gate: make(chan struct{})}
+	obj := Object{Key: "k", Size: 1 << 20, Src: src}
+	whole := make([]byte, 8*bs)
+	wholeDone := make(chan error, 1)
+	go func() { // one fetch of 8 blocks
+		_, err := c.ReadAt(context.Background(), obj, whole, 0)
+		wholeDone <- err
+	}()
+	waitFor(t, "the fetch to start", func() bool { return len(src.Calls()) == 1 })
+	p := make([]byte, bs)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.ReadAt(ctx, obj, p, bs); err != nil { // block 1: delivered early
+		t.Fatalf("early block: %v", err)
+	}
+	want := make([]byte, bs)
+	fillRamp(want, 4, bs)
+	if !bytes.Equal(p, want) {
+		t.Fatal("early block: wrong bytes")
+	}
+	late := make(chan error, 1)
+	go func() {
+		_, err := c.ReadAt(context.Background(), obj, p, 5*bs)
+		late <- err
+	}()
+	select {
+	case err := <-late:
+		t.Fatalf("a block not delivered yet was read: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(src.gate)
+	if err := <-late; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wholeDone; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(src.Calls()); n != 1 {
+		t.Errorf("%d fetches, want 1", n)
+	}
+}

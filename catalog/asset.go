@@ -200,9 +200,15 @@ func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.
 	}, nil
 }
 
-// sourceFunc adapts a function to cache.Source.
+// sourceFunc adapts a function to cache.ProgressSource.
 type sourceFunc func(ctx context.Context, p []byte, off int64) (int, error)
 
 func (f sourceFunc) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	return f(ctx, p, off)
+}
+
+// ReadAtProgress implements cache.ProgressSource: the client reports the
+// bytes received as they arrive (remote.WithProgress).
+func (f sourceFunc) ReadAtProgress(ctx context.Context, p []byte, off int64, progress func(int)) (int, error) {
+	return f(remote.WithProgress(ctx, progress), p, off)
 }

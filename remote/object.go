@@ -252,11 +252,17 @@ func (c *Client) ReadAt(ctx context.Context, url string, p []byte, off int64, et
 		return 0, nil
 	}
 	r := c.newRetrier(ctx, http.MethodGet, url)
+	progress := progressOf(ctx)
 	n := 0
 	short := 0        // complete answers shorter than asked
 	size := int64(-1) // the object's size, once an answer tells it
 	for n < len(p) {
-		m, eof, seen, err := c.readRange(r, url, p[n:], off+int64(n), etag, &size)
+		var report func(int)
+		if progress != nil {
+			base := n
+			report = func(m int) { progress(base + m) }
+		}
+		m, eof, seen, err := c.readRange(r, url, p[n:], off+int64(n), etag, &size, report)
 		n += m
 		if etag == "" && seen != "" {
 			etag = seen // later requests, resumes included, must read the same version
@@ -286,7 +292,9 @@ func (c *Client) ReadAt(ctx context.Context, url string, p []byte, off int64, et
 // read, whether the object ended within p, and the response ETag. *size is the object's
 // size told by earlier answers (-1: none yet): an answer telling another size means the
 // object changed (ErrChanged); else readRange records the size it learns.
-func (c *Client) readRange(r *retrier, url string, p []byte, off int64, etag string, size *int64) (n int, eof bool, seen string, err error) {
+//
+// progress, when not nil, is told how many bytes of p are final as they arrive.
+func (c *Client) readRange(r *retrier, url string, p []byte, off int64, etag string, size *int64, progress func(int)) (n int, eof bool, seen string, err error) {
 	where := func() string { return fmt.Sprintf("read %s at %d", RedactURL(url), off) }
 	req, err := assetRequest(r.ctx, http.MethodGet, url)
 	if err != nil {
@@ -389,7 +397,7 @@ func (c *Client) readRange(r *retrier, url string, p []byte, off int64, etag str
 		return 0, false, seen, fmt.Errorf("%s: unexpected status %d: %w", where(), resp.StatusCode, ErrBadResponse)
 	}
 
-	m, err := io.ReadFull(resp.Body, p[:want])
+	m, err := readFullProgress(resp.Body, p[:want], progress)
 	if err != nil {
 		return m, false, seen, fmt.Errorf("%s: got %d of %d bytes: %w", where(), m, want, unexpected(err))
 	}
