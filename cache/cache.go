@@ -100,7 +100,7 @@ const (
 	DefaultMaxReadAhead      int64         = 64 << 20
 	DefaultReadAheadChunk    int64         = 4 << 20
 	DefaultReadAheadStart    int64         = 8 << 20
-	DefaultReadAheadFirst    int64         = 8 << 20
+	DefaultReadAheadFirst    int64         = 16 << 20
 	DefaultReadAheadParallel int           = 16
 	DefaultDiskBytes         int64         = 10 << 30 // when DiskDir is set
 )
