@@ -1,15 +1,19 @@
 package tests
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stacfs/stacfs/cog"
 	"github.com/stacfs/stacfs/fakestac"
 )
 
@@ -116,4 +120,93 @@ func TestGDAL(t *testing.T) {
 			t.Errorf("thumbnail checksums differ: mounted %v, local %v", ca, cb)
 		}
 	})
+}
+
+// TestGDALWindowFetchesTiles: GDAL reading a window of 3x3 tiles on a fresh
+// mount costs the header and about one request per row of tiles, and
+// fetches the window's tiles plus at most a row and a tile of read-ahead:
+// the reads are planned from the COG's tile layout, not from GDAL's 8 KiB
+// stdio reads.
+func TestGDALWindowFetchesTiles(t *testing.T) {
+	requireTool(t, "gdal_translate")
+	mounted, local, srv := demoCOG(t)
+	data, err := os.ReadFile(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout, err := cog.Parse(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The window below covers columns 1-3 and rows 0-2 of 256 px tiles.
+	var need, tile int64
+	for r := 0; r <= 2; r++ {
+		for c := 1; c <= 3; c++ {
+			tl, ok := layout.Tile(0, r, c)
+			if !ok {
+				t.Fatalf("no tile %d,%d", r, c)
+			}
+			need += tl.End - tl.Start
+			tile = max(tile, tl.End-tl.Start)
+		}
+	}
+	path := assetPathOf(t, srv, mounted)
+	beforeReq, beforeBytes := srv.Count(path), srv.BytesServed(path)
+	run(t, "gdal_translate", "-q", "-srcwin", "300", "200", "512", "512", mounted, filepath.Join(t.TempDir(), "w.tif"))
+	waitQuiet(t, srv, path)
+	reqs, got := srv.Count(path)-beforeReq, srv.BytesServed(path)-beforeBytes
+	// The head block was read when the file was first opened (by demoCOG's
+	// listing or by this open); then one request per row, plus the row
+	// below the window (prefetched) and block rounding.
+	if reqs > 5 {
+		t.Errorf("%d requests for a 3x3-tile window, want at most 5", reqs)
+	}
+	if limit := need + 3*tile + int64(reqs)*(32<<10) + 16<<10; got > limit {
+		t.Errorf("fetched %d bytes for %d bytes of tiles, want at most %d", got, need, limit)
+	}
+	t.Logf("window: %d requests, %d bytes for %d bytes of tiles", reqs, got, need)
+}
+
+// assetPathOf returns the server path of the asset file mounted at
+// mounted, from its item.json.
+func assetPathOf(t *testing.T, _ *fakestac.Server, mounted string) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(mounted), "item.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var item struct {
+		Assets map[string]struct{ Href string } `json:"assets"`
+	}
+	if err := json.Unmarshal(raw, &item); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range item.Assets {
+		if strings.HasSuffix(a.Href, "/"+filepath.Base(mounted)) {
+			u, err := url.Parse(a.Href)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.Path
+		}
+	}
+	t.Fatalf("no asset %s in item.json", filepath.Base(mounted))
+	return ""
+}
+
+// waitQuiet waits until the server has served nothing more under path for
+// 300 ms (read-ahead that outlives the client counts too).
+func waitQuiet(t *testing.T, srv *fakestac.Server, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	last, since := srv.BytesServed(path), time.Now()
+	for time.Since(since) < 300*time.Millisecond {
+		if time.Now().After(deadline) {
+			t.Fatal("the server kept serving for 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+		if n := srv.BytesServed(path); n != last {
+			last, since = n, time.Now()
+		}
+	}
 }

@@ -489,3 +489,36 @@ func TestStreamWithoutLength(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestMmap: asset files open with direct I/O, and memory maps still read
+// the right bytes, shared and private.
+func TestMmap(t *testing.T) {
+	mounted, local, _ := demoCOG(t)
+	want, err := os.ReadFile(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		flags int
+	}{
+		{"shared", syscall.MAP_SHARED},
+		{"private", syscall.MAP_PRIVATE},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := os.Open(mounted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			m, err := syscall.Mmap(int(f.Fd()), 0, len(want), syscall.PROT_READ, tc.flags)
+			if err != nil {
+				t.Fatalf("mmap: %v", err)
+			}
+			defer syscall.Munmap(m)
+			if !bytes.Equal(m, want) {
+				t.Fatal("mapped bytes differ from the file")
+			}
+		})
+	}
+}
