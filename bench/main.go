@@ -126,6 +126,10 @@ func mainErr() int {
 		size, size, cogPath, float64(len(cog))/(1<<20), *runs, cacheMemory)
 	fmt.Printf("bench: asset server %s, shaped proxy %s, STAC API %s\n",
 		b.srv.assets.URL, "http://"+b.srv.proxy.Listen, b.srv.stac.STACURL)
+	if err := b.srv.warmUp(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
 	start := time.Now()
 	for b.run = 1; b.run <= *runs; b.run++ {
 		fmt.Printf("--- run %d/%d\n", b.run, *runs)

@@ -382,7 +382,10 @@ const docTemplate = "# Performance\n\n" +
 	"  library, adding **%[2]d ms latency each way** and a **%[3]d MB/s bandwidth limit per\n" +
 	"  connection** (downstream); a fake STAC API (`fakestac`) with one collection and one\n" +
 	"  item whose asset href points at the proxy (with `file:size`). The STAC API itself is\n" +
-	"  not shaped, and the metadata walk to the file (`stat`) is done before timing.\n" +
+	"  not shaped, and the metadata walk to the file (`stat`) is done before timing. Before\n" +
+	"  the first run the bench reads the COG once through the proxy (16 parallel ranges) and\n" +
+	"  once straight, unmeasured, so that its own servers are warm; every client still\n" +
+	"  starts cold.\n" +
 	"- **stacfs**: the built `bin/stacfs`, `stacfs mount --config FILE --catalog bench DIR`\n" +
 	"  with `[cache] memory = \"%[1]s\"` and every other setting at its default.\n" +
 	"- **Baselines**: GDAL's `/vsicurl/` on the same proxied URL (env\n" +
@@ -408,7 +411,10 @@ const docTemplate = "# Performance\n\n" +
 	"the baseline's. **Target** and **Met** apply to stacfs only; rclone is there for\n" +
 	"comparison. Peak RSS is `VmHWM` of the mount process after the cold copy.\n" +
 	"**local file** rows run the same client on the COG on local disk (in the page cache):\n" +
-	"the floor of the warm rows, mostly process start-up (GDAL's is about 0.1–0.3 s here).\n\n" +
+	"the floor of the warm rows, mostly process start-up: `gdal_translate --version` alone\n" +
+	"takes about 0.1 s on this machine, so no file system can bring a GDAL window from a new\n" +
+	"process under 0.1 s here. How the read path got to these figures, and the variants\n" +
+	"measured on the way: [performance-tuning.md](performance-tuning.md).\n\n" +
 	"## Results\n\n" +
 	"%[4]s\n\n" +
 	"%[5]s\n" +
@@ -427,9 +433,11 @@ const docTemplate = "# Performance\n\n" +
 	"make bench                          # as root: installs deps, builds bin/stacfs, runs go run ./bench\n" +
 	"make bench BENCH_ARGS=-quick        # smoke test: 1 run, 4096×4096 COG, table printed only\n" +
 	"go run ./bench -runs 5 -no-rclone   # flags: -runs, -quick, -doc FILE, -stacfs BIN, -data DIR\n" +
+	"go run ./bench -serve               # the servers only, and a config to mount by hand\n" +
 	"```\n\n" +
 	"It needs root (FUSE mounts), `/dev/fuse`, GDAL with python3-gdal and numpy (to generate\n" +
 	"the COG), curl, and optionally rclone. A full run takes a few minutes on 2 cores. The\n" +
 	"asset server's request log of every measurement of the last run is in\n" +
 	"`bench/.data/last-run/` (method, Range, status, bytes), for reading request patterns.\n" +
-	"Mounts and processes are cleaned up on exit and on Ctrl-C.\n"
+	"Mounts and processes are cleaned up on exit and on Ctrl-C. For profiling, mount with\n" +
+	"`--metrics 127.0.0.1:PORT` and take `go tool pprof http://127.0.0.1:PORT/debug/pprof/profile`.\n"
