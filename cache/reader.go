@@ -73,8 +73,10 @@ type Tiling interface {
 //     being read) is extended to the end of its tile and of the next two
 //     tiles of the row, in the same request: a window or a full-image read
 //     reads several tiles of a row.
-//   - When the reader moves into the last tile fetched of that row, the next
-//     tile is prefetched (one request of one tile).
+//   - When the reader moves into the second tile of that row (a window, not
+//     a single tile), the same tiles of the row below are prefetched (one
+//     request); when it moves into the last tile fetched of the row, the
+//     next tile is prefetched (one request of one tile).
 //   - A read that starts the row below at the same column as the last row
 //     began is extended to the whole width of the last row, in one request:
 //     the rows of a window have one width. The row below that one is
@@ -112,6 +114,7 @@ type tileRow struct {
 	c0, c1    int  // first and last column read so far
 	fetched   int  // last column fetched (or being fetched)
 	predicted bool // fetched is the width of the row above, not a guess
+	below     bool // the row below was prefetched
 }
 
 // prefetch is one chunk of read-ahead: blocks [first, last].
@@ -130,15 +133,15 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	if off < 0 || off >= end {
 		return r.c.read(ctx, r.obj, p, off, foreground, 0, nil)
 	}
-	mode, fetchEnd, spec := r.advance(off, end)
+	mode, fetchEnd, specs := r.advance(off, end)
 	return r.c.read(ctx, r.obj, p, off, mode, fetchEnd, func() {
 		// After the read's own fetch went out: read-ahead, then the
-		// next tile.
+		// tiles ahead.
 		r.mu.Lock()
 		r.pump()
 		r.mu.Unlock()
-		if spec.last >= spec.first {
-			r.c.plan(context.Background(), r.obj, spec.first, spec.last, prefetching, -1)
+		for _, sp := range specs {
+			r.c.plan(context.Background(), r.obj, sp.first, sp.last, prefetching, -1)
 		}
 	})
 }
@@ -155,23 +158,21 @@ func (r *Reader) Close() {
 
 // advance updates the streak and the tile row with the read [off, end) and
 // queues read-ahead. It returns the mode of the read, how far to fetch with
-// it (whole tiles), and the blocks of a tile to prefetch after it (none
-// when last < first).
-func (r *Reader) advance(off, end int64) (mode planMode, fetchEnd int64, spec prefetch) {
+// it (whole tiles), and the blocks of tiles to prefetch after it.
+func (r *Reader) advance(off, end int64) (mode planMode, fetchEnd int64, specs []prefetch) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	spec = prefetch{0, -1}
 	if r.closed {
-		return foreground, end, spec
+		return foreground, end, nil
 	}
 	c := r.c
 	jump := !r.seen || off < r.lastEnd-seqBehind || off > r.lastEnd+seqAhead
 	if !jump && r.window > 0 {
 		r.lastEnd = max(r.lastEnd, end)
 		r.stream()
-		return streaming, end, spec
+		return streaming, end, nil
 	}
-	fetchEnd, spec, newRow := r.tiles(off, end)
+	fetchEnd, specs, newRow := r.tiles(off, end)
 	if jump || (newRow && off != r.lastEnd) {
 		// First read, a jump, or the first read of a row of tiles: the
 		// streak starts again, and the chunks of the old window that
@@ -183,7 +184,7 @@ func (r *Reader) advance(off, end int64) (mode planMode, fetchEnd int64, spec pr
 		r.window = 0
 		r.next = 0
 		r.pending = nil
-		return foreground, fetchEnd, spec
+		return foreground, fetchEnd, specs
 	}
 	r.gapless = r.gapless && off <= r.lastEnd
 	r.lastEnd = max(r.lastEnd, end)
@@ -192,9 +193,9 @@ func (r *Reader) advance(off, end int64) (mode planMode, fetchEnd int64, spec pr
 		r.window = c.firstWindow
 		r.next = r.lastEnd / c.blockSize * c.blockSize
 		r.schedule(r.window)
-		return streaming, end, prefetch{0, -1}
+		return streaming, end, nil
 	}
-	return foreground, fetchEnd, spec
+	return foreground, fetchEnd, specs
 }
 
 // stream moves the read-ahead window on. r.mu must be held.
@@ -215,13 +216,12 @@ func (r *Reader) stream() {
 }
 
 // tiles plans the read [off, end) in whole tiles (see Reader). It returns
-// how far to fetch with the read, the blocks of a tile to prefetch, and
+// how far to fetch with the read, the blocks of tiles to prefetch, and
 // whether the read starts a new row of tiles. r.mu must be held.
-func (r *Reader) tiles(off, end int64) (fetchEnd int64, spec prefetch, newRow bool) {
-	spec = prefetch{0, -1}
+func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow bool) {
 	if r.tiling == nil {
 		if r.tiling = r.c.tilingOf(r.obj); r.tiling == nil {
-			return end, spec, false
+			return end, nil, false
 		}
 	}
 	tl := r.tiling
@@ -230,27 +230,35 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, spec prefetch, newRow bo
 		t.Col >= row.c0 && t.Col <= row.fetched+1 {
 		// On along the row.
 		row.c1 = max(row.c1, t.Col)
-		if t.Col <= row.fetched {
-			if t.Col < row.fetched || row.predicted {
-				return end, spec, false
+		fetchEnd = end
+		if !row.predicted && !row.below && t.Col == row.c0+1 {
+			// Into the second tile of a row of its own: a window, not
+			// one tile. The row below, as far as this one was fetched.
+			row.below = true
+			if start, end, ok := rowSpan(tl, t.Image, t.Row+1, row.c0, row.fetched); ok {
+				specs = append(specs, r.blocks(start, end+tileSlack))
 			}
+		}
+		switch {
+		case t.Col < row.fetched || (t.Col == row.fetched && row.predicted):
+		case t.Col == row.fetched:
 			// Into the last tile fetched: prefetch the next one.
 			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
 				row.fetched = t.Col + 1
-				spec = r.blocks(next.Start, next.End+tileSlack)
+				specs = append(specs, r.blocks(next.Start, next.End+tileSlack))
 			}
-			return end, spec, false
+		default:
+			// Past what was fetched (a row wider than predicted): this
+			// tile whole, and the next.
+			row.predicted = false
+			row.fetched = t.Col
+			fetchEnd = max(end, t.End+tileSlack)
+			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
+				row.fetched = t.Col + 1
+				specs = append(specs, r.blocks(next.Start, next.End+tileSlack))
+			}
 		}
-		// Past what was fetched (a row wider than predicted): this tile
-		// whole, and the next.
-		row.predicted = false
-		row.fetched = t.Col
-		fetchEnd = max(end, t.End+tileSlack)
-		if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
-			row.fetched = t.Col + 1
-			spec = r.blocks(next.Start, next.End+tileSlack)
-		}
-		return fetchEnd, spec, false
+		return fetchEnd, specs, false
 	}
 
 	// A new row, when the read starts in tile data (a read in the header
@@ -258,7 +266,7 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, spec prefetch, newRow bo
 	// tile the read reaches into, since a buffered reader's first read of
 	// a tile starts a little before it.
 	if _, ok := tl.TileAt(off); !ok {
-		return end, spec, false
+		return end, nil, false
 	}
 	t, ok := tl.TileAt(end - 1)
 	if !ok {
@@ -273,7 +281,7 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, spec prefetch, newRow bo
 		row.predicted = true
 		width = prev.c1 - prev.c0
 		if start, end, ok := rowSpan(tl, t.Image, t.Row+1, t.Col, t.Col+width); ok {
-			spec = r.blocks(start, end+tileSlack)
+			specs = append(specs, r.blocks(start, end+tileSlack))
 		}
 	}
 	last := t
@@ -284,7 +292,7 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, spec prefetch, newRow bo
 		}
 		last, row.fetched = nt, col
 	}
-	return max(end, last.End+tileSlack), spec, true
+	return max(end, last.End+tileSlack), specs, true
 }
 
 // rowSpan returns the bytes of tiles [c0, c1] of a row when they are stored

@@ -138,14 +138,15 @@ func TestReaderTiles(t *testing.T) {
 		maxExtraTiles    int // whole tiles fetched beyond those read
 		wantNoExtraBytes bool
 	}{
-		// Row 1: its first three tiles, then the one after (wasted);
-		// row 2: one request, and row 3 beside it; row 3: row 4 (wasted).
+		// Row 1: its first three tiles, the three below them once the
+		// reader is in the second, then the one after (wasted); row 2:
+		// row 3; row 3: row 4 (wasted).
 		{"3x3 window", 0, 3, 5, 2, 4, 5, 4, false},
 		// A whole 2x2 overview (a thumbnail): a request per row.
 		{"whole overview", 2, 0, 1, 0, 1, 2, 0, true},
-		// A 2x2 window in the middle: three tiles (one wasted), then the
-		// second row and the third (wasted).
-		{"2x2 window", 1, 1, 2, 1, 2, 3, 3, false},
+		// A 2x2 window in the middle: three tiles (one wasted), the three
+		// below them (one wasted), then the third row (wasted).
+		{"2x2 window", 1, 1, 2, 1, 2, 3, 4, false},
 		// One tile: it and the next ones in its row (one here).
 		{"one tile", 0, 6, 6, 6, 6, 1, 2, false},
 	} {
