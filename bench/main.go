@@ -39,7 +39,7 @@ func main() {
 }
 
 func mainErr() int {
-	runs := flag.Int("runs", 3, "runs per row; each row is the median")
+	runs := flag.Int("runs", 5, "runs per row; each row is the median")
 	quick := flag.Bool("quick", false, "smoke test: 1 run and a 4096x4096 COG")
 	stacfsBin := flag.String("stacfs", "bin/stacfs", "the stacfs binary (build it with make build)")
 	doc := flag.String("doc", "auto", `write the table to this file; "auto": docs/performance.md for full runs, nothing with -quick; "" for none`)
