@@ -323,6 +323,7 @@ type Cache struct {
 	sumKey   string                          // the key whose hash is sum (memo for evictions)
 	sum      [sha256.Size]byte
 	tilings  *simplelru.LRU[string, Tiling] // layouts by object key; nil value: not tiled
+	points   *simplelru.LRU[string, int]    // rows read one tile each, in a row, by object key
 }
 
 // New returns an empty Cache configured by o. With o.DiskDir set, it opens
@@ -385,6 +386,10 @@ func New(o Options) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: new lru: %w", err)
 	}
+	pts, err := simplelru.NewLRU[string, int](maxTilings, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cache: new lru: %w", err)
+	}
 	bs := int64(o.BlockSize)
 	maxWindow := max(bs, min(o.MaxReadAhead, o.Memory/4)/bs*bs)
 	c := &Cache{
@@ -401,6 +406,7 @@ func New(o Options) (*Cache, error) {
 		inflight:     make(map[blockKey]*run),
 		parseTiling:  o.Tiling,
 		tilings:      tl,
+		points:       pts,
 	}
 	if o.DiskDir != "" {
 		d, evicted, err := openDisk(o.DiskDir, o.DiskBytes, bs, o.Logger)
@@ -884,6 +890,28 @@ func (c *Cache) tilingOf(obj Object) Tiling {
 	c.tilings.Add(obj.Key, t)
 	c.mu.Unlock()
 	return t
+}
+
+// pointReads returns how many rows of tiles of the object, in a row, were
+// read one tile each.
+func (c *Cache) pointReads(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, _ := c.points.Get(key)
+	return n
+}
+
+// notePointRead records how a row of tiles of the object that was not
+// predicted ended: with one tile read (single) or more.
+func (c *Cache) notePointRead(key string, single bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !single {
+		c.points.Remove(key)
+		return
+	}
+	n, _ := c.points.Get(key)
+	c.points.Add(key, n+1)
 }
 
 // residentReader reads the resident blocks of an object, and fails with

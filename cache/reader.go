@@ -24,9 +24,12 @@ const (
 	// tile reaches into the next.
 	tileSlack = 8 << 10
 	// firstRowTiles is how many tiles the first read of a row of tiles
-	// fetches, that one included: a window a few tiles wide is then one
-	// request per row, and a single tile costs two more.
+	// fetches, that one included (and how many of the row below it
+	// prefetches): a window a few tiles wide is then one request per row.
 	firstRowTiles = 3
+	// pointReadsToStop is how many rows in a row of one tile each (point
+	// reads) an object must see before new rows fetch just their tile.
+	pointReadsToStop = 2
 )
 
 // Tile is one tile of a tiled image file: its image (0 is the full
@@ -71,12 +74,13 @@ type Tiling interface {
 //
 //   - A read that starts a row of tiles (any read that is not in the row
 //     being read) is extended to the end of its tile and of the next two
-//     tiles of the row, in the same request: a window or a full-image read
-//     reads several tiles of a row.
-//   - When the reader moves into the second tile of that row (a window, not
-//     a single tile), the same tiles of the row below are prefetched (one
-//     request); when it moves into the last tile fetched of the row, the
-//     next tile is prefetched (one request of one tile).
+//     tiles of the row, in the same request, and the same tiles of the row
+//     below are prefetched (one request): a window or a full-image read
+//     reads several tiles of a row, and several rows. When the reader moves
+//     into the last tile fetched of the row, the next tile is prefetched
+//     (one request of one tile). An object whose last two such rows were
+//     read one tile each (point reads, e.g. sampling) fetches just the tile
+//     at the start of a row, until a row of several tiles is read again.
 //   - A read that starts the row below at the same column as the last row
 //     began is extended to the whole width of the last row, in one request:
 //     the rows of a window have one width. The row below that one is
@@ -114,6 +118,7 @@ type tileRow struct {
 	c0, c1    int  // first and last column read so far
 	fetched   int  // last column fetched (or being fetched)
 	predicted bool // fetched is the width of the row above, not a guess
+	point     bool // started as a point read: no tile but this one fetched
 	below     bool // the row below was prefetched
 }
 
@@ -152,6 +157,9 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 func (r *Reader) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if !r.closed {
+		r.endRow(r.row)
+	}
 	r.closed = true
 	r.pending = nil
 }
@@ -232,15 +240,17 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 		row.c1 = max(row.c1, t.Col)
 		fetchEnd = end
 		if !row.predicted && !row.below && t.Col == row.c0+1 {
-			// Into the second tile of a row of its own: a window, not
-			// one tile. The row below, as far as this one was fetched.
+			// Into the second tile of a row started as a point read:
+			// a window after all. The row below, as far as this one
+			// was fetched.
 			row.below = true
 			if start, end, ok := rowSpan(tl, t.Image, t.Row+1, row.c0, row.fetched); ok {
 				specs = append(specs, r.blocks(start, end+tileSlack))
 			}
 		}
 		switch {
-		case t.Col < row.fetched || (t.Col == row.fetched && row.predicted):
+		case t.Col < row.fetched || (t.Col == row.fetched && (row.predicted || row.point)):
+			// Fetched already; a point read gets no neighbour.
 		case t.Col == row.fetched:
 			// Into the last tile fetched: prefetch the next one.
 			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
@@ -248,9 +258,9 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 				specs = append(specs, r.blocks(next.Start, next.End+tileSlack))
 			}
 		default:
-			// Past what was fetched (a row wider than predicted): this
-			// tile whole, and the next.
-			row.predicted = false
+			// Past what was fetched (a row wider than predicted, or a
+			// point read that goes on): this tile whole, and the next.
+			row.predicted, row.point = false, false
 			row.fetched = t.Col
 			fetchEnd = max(end, t.End+tileSlack)
 			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
@@ -273,13 +283,25 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 		t, _ = tl.TileAt(off)
 	}
 	prev := *row
+	r.endRow(prev)
 	*row = tileRow{ok: true, img: t.Image, row: t.Row, c0: t.Col, c1: t.Col, fetched: t.Col}
-	width := firstRowTiles - 1 // columns past the first to fetch
-	if prev.ok && prev.img == t.Image && prev.row+1 == t.Row && prev.c0 == t.Col {
+	width := 0 // columns past the first to fetch
+	switch {
+	case prev.ok && prev.img == t.Image && prev.row+1 == t.Row && prev.c0 == t.Col:
 		// The row below the last one, from the same column: as wide.
 		// And the row below it too, as the window goes on down.
 		row.predicted = true
 		width = prev.c1 - prev.c0
+		if start, end, ok := rowSpan(tl, t.Image, t.Row+1, t.Col, t.Col+width); ok {
+			specs = append(specs, r.blocks(start, end+tileSlack))
+		}
+	case r.c.pointReads(r.obj.Key) >= pointReadsToStop:
+		row.point = true // just this tile
+	default:
+		// The first row of a window, most likely: this tile and the next
+		// ones, and the same tiles of the row below.
+		width = firstRowTiles - 1
+		row.below = true
 		if start, end, ok := rowSpan(tl, t.Image, t.Row+1, t.Col, t.Col+width); ok {
 			specs = append(specs, r.blocks(start, end+tileSlack))
 		}
@@ -295,8 +317,17 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 	return max(end, last.End+tileSlack), specs, true
 }
 
-// rowSpan returns the bytes of tiles [c0, c1] of a row when they are stored
-// in order, in one piece.
+// endRow records how a row of tiles that was not predicted ended: a reader
+// that read one tile of it (a point read) counts against speculating on the
+// object. r.mu must be held.
+func (r *Reader) endRow(row tileRow) {
+	if row.ok && !row.predicted {
+		r.c.notePointRead(r.obj.Key, row.c1 == row.c0)
+	}
+}
+
+// rowSpan returns the bytes of tiles [c0, c1] of a row, or of as many of
+// them from c0 on as exist and are stored in order, in one piece.
 func rowSpan(tl Tiling, img, row, c0, c1 int) (start, end int64, ok bool) {
 	first, ok := tl.Tile(img, row, c0)
 	if !ok {
@@ -306,7 +337,7 @@ func rowSpan(tl Tiling, img, row, c0, c1 int) (start, end int64, ok bool) {
 	for col := c0 + 1; col <= c1; col++ {
 		nt, ok := tl.Tile(img, row, col)
 		if !ok || nt.Start < last.End || nt.Start > last.End+tileSlack {
-			return 0, 0, false
+			break
 		}
 		last = nt
 	}

@@ -147,8 +147,9 @@ func TestReaderTiles(t *testing.T) {
 		// A 2x2 window in the middle: three tiles (one wasted), the three
 		// below them (one wasted), then the third row (wasted).
 		{"2x2 window", 1, 1, 2, 1, 2, 3, 4, false},
-		// One tile: it and the next ones in its row (one here).
-		{"one tile", 0, 6, 6, 6, 6, 1, 2, false},
+		// One tile: it and the next ones in its row (one here), and the
+		// same below.
+		{"one tile", 0, 6, 6, 6, 6, 2, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
@@ -226,5 +227,49 @@ func TestReaderNoTiling(t *testing.T) {
 	}
 	if fetched > 2*(300<<10+32<<10) {
 		t.Errorf("fetched %d bytes for two reads of 300 KiB: %v", fetched, src.Calls())
+	}
+}
+
+// TestReaderTilesPointReads: an object read one tile at a time (sampling
+// points) stops fetching neighbours after two such reads, and starts again
+// once a window is read.
+func TestReaderTilesPointReads(t *testing.T) {
+	checkNoLeak(t)
+	g := newGrid([2]int{8, 8})
+	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &rampSource{seed: 13, size: g.size}
+	obj := Object{Key: "cog", Size: g.size, Src: src}
+	point := func(row, col int) (calls int, fetched int64) {
+		src.Reset()
+		r := c.NewReader(obj) // a new handle per point, like gdallocationinfo
+		s := &stdio{r: r, t: t, src: src}
+		s.readTiles(g, 0, col, col, row, row)
+		r.Close()
+		waitFor(t, "fetches to end", c.idle)
+		for _, sp := range src.Calls() {
+			fetched += sp.End - sp.Off
+		}
+		return len(src.Calls()), fetched
+	}
+	tileSize := func(row, col int) int64 { tl, _ := g.Tile(0, row, col); return tl.End - tl.Start }
+	for i, p := range [][2]int{{0, 0}, {2, 4}, {4, 1}, {6, 6}} {
+		calls, fetched := point(p[0], p[1])
+		speculating := i < pointReadsToStop
+		if got := fetched > tileSize(p[0], p[1])+64<<10; got != speculating {
+			t.Errorf("point %d (%v): %d calls, %d bytes for a tile of %d: neighbours fetched %v, want %v",
+				i, p, calls, fetched, tileSize(p[0], p[1]), got, speculating)
+		}
+	}
+	// A window again: neighbours again from its second row on (its first
+	// row shows it is a window).
+	r := c.NewReader(obj)
+	(&stdio{r: r, t: t, src: src}).readTiles(g, 0, 2, 4, 1, 2)
+	r.Close()
+	waitFor(t, "fetches to end", c.idle)
+	if n := c.pointReads("cog"); n != 0 {
+		t.Errorf("after a window, %d point reads remembered, want 0", n)
 	}
 }
