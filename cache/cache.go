@@ -88,6 +88,7 @@ import (
 	"os"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
@@ -465,20 +466,28 @@ func (c *Cache) ReadAt(ctx context.Context, obj Object, p []byte, off int64) (in
 // When after is not nil, it is called once the fetches this read needs are
 // started and before they are waited for (read-ahead hooks in there).
 func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode planMode, fetchEnd int64, after func()) (int, error) {
+	_, n, err := c.readView(ctx, obj, p, off, mode, fetchEnd, after, false)
+	return n, err
+}
+
+// readView is read. With view set, when the bytes read lie in one buffer
+// of the cache, it returns them as a slice of that buffer (which must not
+// be written) instead of copying them into p; else it returns p[:n].
+func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, mode planMode, fetchEnd int64, after func(), view bool) ([]byte, int, error) {
 	switch {
 	case off < 0:
-		return 0, fmt.Errorf("cache: read at negative offset %d", off)
+		return nil, 0, fmt.Errorf("cache: read at negative offset %d", off)
 	case obj.Size < 0:
-		return 0, fmt.Errorf("cache: read of object with unknown size %d", obj.Size)
+		return nil, 0, fmt.Errorf("cache: read of object with unknown size %d", obj.Size)
 	case off >= obj.Size:
-		return 0, io.EOF
+		return nil, 0, io.EOF
 	case len(p) == 0:
-		return 0, nil
+		return nil, 0, nil
 	case obj.Src == nil:
-		return 0, errors.New("cache: read of object with nil source")
+		return nil, 0, errors.New("cache: read of object with nil source")
 	}
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	end := obj.Size
 	if int64(len(p)) < end-off {
@@ -496,6 +505,7 @@ func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode 
 	}
 
 	n := 0
+	var v []byte // the bytes so far, as a slice of one cache buffer
 	for i, s := range slots {
 		idx := first + int64(i)
 		data := s.data
@@ -507,7 +517,7 @@ func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode 
 				case <-ch:
 				case <-s.r.done:
 				case <-ctx.Done():
-					return n, ctx.Err()
+					return nil, n, ctx.Err()
 				}
 			}
 			if !s.r.has(need) {
@@ -515,7 +525,7 @@ func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode 
 				// closes once the bytes are there): it failed.
 				<-s.r.done
 				if s.r.err != nil {
-					return n, s.r.err
+					return nil, n, s.r.err
 				}
 			}
 			data = s.r.block(idx, bs)
@@ -523,18 +533,46 @@ func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode 
 		bOff := idx * bs
 		if want := min(bs, obj.Size-bOff); int64(len(data)) != want {
 			// Only possible when one Key is used with two sizes.
-			return n, fmt.Errorf("cache: block %d holds %d bytes, want %d (same key, different size?): %w",
+			return nil, n, fmt.Errorf("cache: block %d holds %d bytes, want %d (same key, different size?): %w",
 				idx, len(data), want, io.ErrUnexpectedEOF)
 		}
 		lo := max(off, bOff) - bOff
 		hi := min(end, bOff+bs) - bOff
-		n += copy(p[n:], data[lo:hi])
+		piece := data[lo:hi]
+		switch {
+		case view && i == 0:
+			v = piece
+		case v != nil && follows(v, piece):
+			v = v[:len(v)+len(piece)]
+		default:
+			if v != nil { // not one buffer after all: copy what was viewed
+				copy(p, v)
+				v = nil
+			}
+			copy(p[n:], piece)
+		}
+		n += len(piece)
+	}
+	out := p[:n]
+	if v != nil {
+		out = v
 	}
 	if end-off < int64(len(p)) {
-		return n, io.EOF
+		return out, n, io.EOF
 	}
-	return n, nil
+	return out, n, nil
 }
+
+// follows reports whether b starts where a ends in the same array, so that
+// a can be extended over b.
+func follows(a, b []byte) bool {
+	if len(b) == 0 || cap(a)-len(a) < len(b) {
+		return false
+	}
+	return uintptr(unsafe.Pointer(unsafe.SliceData(a)))+uintptr(len(a)) == uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+}
+
+
 
 // planMode says how plan treats the blocks it looks up.
 type planMode int

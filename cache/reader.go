@@ -139,16 +139,34 @@ func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		return r.c.read(ctx, r.obj, p, off, foreground, 0, nil)
 	}
 	mode, fetchEnd, specs := r.advance(off, end)
-	return r.c.read(ctx, r.obj, p, off, mode, fetchEnd, func() {
-		// After the read's own fetch went out: read-ahead, then the
-		// tiles ahead.
+	return r.c.read(ctx, r.obj, p, off, mode, fetchEnd, r.after(specs))
+}
+
+// ReadView is ReadAt returning the bytes read: a slice of the cache's own
+// memory when they lie in one buffer (no copy; it must not be written, and
+// stays valid), else p[:n]. Errors are ReadAt's.
+func (r *Reader) ReadView(ctx context.Context, p []byte, off int64) ([]byte, error) {
+	end := min(off+int64(len(p)), r.obj.Size)
+	if off < 0 || off >= end {
+		b, _, err := r.c.readView(ctx, r.obj, p, off, foreground, 0, nil, true)
+		return b, err
+	}
+	mode, fetchEnd, specs := r.advance(off, end)
+	b, _, err := r.c.readView(ctx, r.obj, p, off, mode, fetchEnd, r.after(specs), true)
+	return b, err
+}
+
+// after returns the hook run once a read's own fetch went out: read-ahead,
+// then the tiles ahead.
+func (r *Reader) after(specs []prefetch) func() {
+	return func() {
 		r.mu.Lock()
 		r.pump()
 		r.mu.Unlock()
 		for _, sp := range specs {
 			r.c.plan(context.Background(), r.obj, sp.first, sp.last, prefetching, -1)
 		}
-	})
+	}
 }
 
 // Close stops scheduling prefetches and drops the queued ones; fetches

@@ -595,3 +595,51 @@ func TestProgressServesEarlyBlocks(t *testing.T) {
 		t.Errorf("%d fetches, want 1", n)
 	}
 }
+
+// TestReadView: a read within one fetch is served as a slice of the cache's
+// memory, a read across two fetches is copied into p; both hold the right
+// bytes, also after the blocks are evicted.
+func TestReadView(t *testing.T) {
+	const bs = 16 << 10
+	c, err := New(Options{BlockSize: bs, Memory: 8 * bs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &rampSource{seed: 21, size: 1 << 20}
+	obj := Object{Key: "k", Size: 1 << 20, Src: src}
+	r := c.NewReader(obj)
+	defer r.Close()
+	ctx := context.Background()
+	want := func(off, n int64) []byte { b := make([]byte, n); fillRamp(b, 21, off); return b }
+
+	p := make([]byte, 3*bs)
+	b, err := r.ReadView(ctx, p, 100) // one fetch: a view
+	if err != nil || !bytes.Equal(b, want(100, 3*bs)) {
+		t.Fatalf("one fetch: err %v, right bytes %v", err, bytes.Equal(b, want(100, 3*bs)))
+	}
+	if &b[0] == &p[0] {
+		t.Error("a read within one fetch was copied, want a view of the cache")
+	}
+	// Blocks 3..4 were fetched with the first read (blocks 0..3); block 5
+	// on its own: a read over 3..5 spans two fetches.
+	if _, err := r.ReadAt(ctx, make([]byte, 10), 5*bs+1); err != nil {
+		t.Fatal(err)
+	}
+	b, err = r.ReadView(ctx, p, 3*bs-7)
+	if err != nil || !bytes.Equal(b, want(3*bs-7, 3*bs)) {
+		t.Fatalf("two fetches: err %v, right bytes %v", err, bytes.Equal(b, want(3*bs-7, 3*bs)))
+	}
+	held := b
+	for off := int64(8 * bs); off < 1<<20; off += bs { // evict everything
+		if _, err := r.ReadAt(ctx, make([]byte, bs), off); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(held, want(3*bs-7, 3*bs)) {
+		t.Error("bytes returned earlier changed after eviction")
+	}
+	b, err = r.ReadView(ctx, p, 1<<20-100) // at the end: short, io.EOF
+	if err != io.EOF || !bytes.Equal(b, want(1<<20-100, 100)) {
+		t.Errorf("at the end: %d bytes, err %v", len(b), err)
+	}
+}
