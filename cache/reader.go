@@ -9,10 +9,10 @@ const (
 	// seqBehind is how far behind the furthest end read so far a read may
 	// start and still count as sequential: one large read is cut into
 	// parallel 1 MiB requests that may arrive in any order.
-	seqBehind = 1 << 20
+	seqBehind = 4 << 20
 	// seqAhead is how far past that end a read may start and still count
 	// as sequential (pieces arriving early, a reader that skips a little).
-	seqAhead = 1 << 20
+	seqAhead = 4 << 20
 	// wholeFileStart is how much a streak that starts at offset 0 reads
 	// before read-ahead starts: a reader going through a file from its
 	// first byte (cp, cat, sha256sum) is a copy, while a COG reader reads
@@ -54,12 +54,13 @@ type Tiling interface {
 //
 // # Sequential reads
 //
-// A read that starts near the furthest end read so far (up to 64 KiB past
-// it, or up to 16 MiB before it: a large read arrives as parallel pieces in
-// any order) continues a streak. Once a streak that began at offset 0 has
-// read 256 KiB without skipping a byte, or any streak
-// Options.ReadAheadStart, the Reader prefetches
-// a window past the streak's end: Options.ReadAheadFirst first, doubling
+// A read that starts within 4 MiB of the furthest end read so far (either
+// side: a large read arrives as parallel 1 MiB pieces in any order)
+// continues a streak. Once a streak from offset 0 has read 256 KiB with no
+// byte skipped, or any streak has read Options.ReadAheadStart bytes (bytes
+// read, not spanned: a reader skipping forward through a file reads little),
+// the Reader prefetches a window past the streak's end:
+// Options.ReadAheadFirst first, doubling
 // each time the reader crosses into the second half of the last window, up
 // to Options.MaxReadAhead (never more than a quarter of Options.Memory),
 // fetched as chunks of Options.ReadAheadChunk, at most
@@ -101,7 +102,7 @@ type Reader struct {
 	seen    bool       // a read happened: lastEnd is valid
 	lastEnd int64      // furthest end of the current sequential streak
 	start   int64      // where the current streak began
-	gapless bool       // the streak has skipped no byte
+	read    int64      // bytes read in the current streak
 	window  int64      // size of the last window scheduled; 0 when not streaming
 	next    int64      // end of the read-ahead scheduled so far (a block boundary or the size)
 	pending []prefetch // chunks waiting for a slot, in offset order
@@ -205,17 +206,20 @@ func (r *Reader) advance(off, end int64) (mode planMode, fetchEnd int64, specs [
 		// have not started are not wanted.
 		r.seen = true
 		r.start = off
-		r.gapless = true
+		r.read = end - off
 		r.lastEnd = end
 		r.window = 0
 		r.next = 0
 		r.pending = nil
 		return foreground, fetchEnd, specs
 	}
-	r.gapless = r.gapless && off <= r.lastEnd
+	// On with the streak. Its start moves back for the pieces of one large
+	// read that arrive after later ones.
+	r.start = min(r.start, off)
+	r.read += end - off
 	r.lastEnd = max(r.lastEnd, end)
-	streak := r.lastEnd - r.start
-	if (r.start == 0 && r.gapless && streak >= wholeFileStart) || streak >= c.minStreak {
+	gapless := r.read >= r.lastEnd-r.start
+	if (r.start == 0 && gapless && r.read >= wholeFileStart) || r.read >= c.minStreak {
 		r.window = c.firstWindow
 		r.next = r.lastEnd / c.blockSize * c.blockSize
 		r.schedule(r.window)

@@ -215,7 +215,7 @@ func TestReaderRandomNoPrefetch(t *testing.T) {
 		name  string
 		reads []rd
 	}{
-		{name: "forward jumps", reads: []rd{{0, 100}, {3 << 20, bs}, {10 << 20, 4096}, {20 << 20, 3 * bs}, {40 << 20, 1}}},
+		{name: "forward jumps", reads: []rd{{0, 100}, {5 << 20, bs}, {10 << 20, 4096}, {20 << 20, 3 * bs}, {40 << 20, 1}}},
 		{name: "backward jumps", reads: []rd{{60 << 20, bs}, {50 << 20, bs}, {30 << 20, 2 * bs}, {5 << 20, bs}, {1 << 20, 10}}},
 		{name: "unaligned across blocks", reads: []rd{{bs - 10, 20}, {9<<20 + 5, 2 * bs}, {2<<20 + bs/2, bs}, {33 << 20, 5 * bs}}},
 		{name: "to the end", reads: []rd{{size - 100, 1000}, {size - 9<<20, bs}, {size - 20<<20, bs}}},
