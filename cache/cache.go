@@ -572,8 +572,6 @@ func follows(a, b []byte) bool {
 	return uintptr(unsafe.Pointer(unsafe.SliceData(a)))+uintptr(len(a)) == uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 }
 
-
-
 // planMode says how plan treats the blocks it looks up.
 type planMode int
 
