@@ -184,31 +184,46 @@ func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.
 	if size < 0 || (!info.Ranges && info.Size < 0) {
 		return cache.Object{}, fmt.Errorf("%s: %w", remote.RedactURL(u), ErrUnknownSize)
 	}
-	etag := info.ETag
 	return cache.Object{
 		Key:  objectKey(u, info),
 		Size: size,
-		Src: sourceFunc(func(ctx context.Context, p []byte, off int64) (int, error) {
-			var n int
-			err := c.withURL(ctx, it, a, func(u string) error {
-				var err error
-				n, err = c.rd.ReadAt(ctx, u, p, off, etag)
-				return err
-			})
-			return n, err
-		}),
+		Src:  assetSource{c: c, it: it, a: a, etag: info.ETag},
 	}, nil
 }
 
-// sourceFunc adapts a function to cache.ProgressSource.
-type sourceFunc func(ctx context.Context, p []byte, off int64) (int, error)
+// assetSource reads one version of an asset for the block cache
+// (cache.ProgressSource), renewing an expired presigned URL on the way.
+type assetSource struct {
+	c    *Catalog
+	it   *Item
+	a    *remote.Asset
+	etag string
+}
 
-func (f sourceFunc) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	return f(ctx, p, off)
+func (s assetSource) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	return s.read(ctx, p, off, nil)
 }
 
 // ReadAtProgress implements cache.ProgressSource: the client reports the
 // bytes received as they arrive (remote.WithProgress).
-func (f sourceFunc) ReadAtProgress(ctx context.Context, p []byte, off int64, progress func(int)) (int, error) {
-	return f(remote.WithProgress(ctx, progress), p, off)
+func (s assetSource) ReadAtProgress(ctx context.Context, p []byte, off int64, progress func(int)) (int, error) {
+	return s.read(ctx, p, off, progress)
+}
+
+// read fills p from off. After a URL renewal it goes on from the bytes
+// already read: they are final (readers may be using them) and are neither
+// fetched nor written again.
+func (s assetSource) read(ctx context.Context, p []byte, off int64, progress func(int)) (int, error) {
+	done := 0
+	err := s.c.withURL(ctx, s.it, s.a, func(u string) error {
+		base := done
+		rctx := ctx
+		if progress != nil {
+			rctx = remote.WithProgress(ctx, func(n int) { progress(base + n) })
+		}
+		n, err := s.c.rd.ReadAt(rctx, u, p[base:], off+int64(base), s.etag)
+		done = base + n
+		return err
+	})
+	return done, err
 }
