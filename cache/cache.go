@@ -170,7 +170,7 @@ type Options struct {
 	// from the first byte of the object without a gap (a copy) starts
 	// read-ahead after 256 KiB.
 	ReadAheadStart int64
-	// ReadAheadFirst is the first read-ahead window (default 8 MiB); it
+	// ReadAheadFirst is the first read-ahead window (default 16 MiB); it
 	// doubles while the reader keeps up, to MaxReadAhead.
 	ReadAheadFirst int64
 
