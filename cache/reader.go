@@ -266,7 +266,7 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 			// a window after all. The row below, as far as this one
 			// was fetched.
 			row.below = true
-			if start, end, ok := rowSpan(tl, t.Image, t.Row+1, row.c0, row.fetched); ok {
+			if start, end, _, ok := rowSpan(tl, t.Image, t.Row+1, row.c0, row.fetched); ok {
 				specs = append(specs, r.blocks(start, end+tileSlack))
 			}
 		}
@@ -314,9 +314,6 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 		// And the row below it too, as the window goes on down.
 		row.predicted = true
 		width = prev.c1 - prev.c0
-		if start, end, ok := rowSpan(tl, t.Image, t.Row+1, t.Col, t.Col+width); ok {
-			specs = append(specs, r.blocks(start, end+tileSlack))
-		}
 	case r.c.pointReads(r.obj.Key) >= pointReadsToStop:
 		row.point = true // just this tile
 	default:
@@ -324,19 +321,15 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 		// ones, and the same tiles of the row below.
 		width = firstRowTiles - 1
 		row.below = true
-		if start, end, ok := rowSpan(tl, t.Image, t.Row+1, t.Col, t.Col+width); ok {
+	}
+	if !row.point {
+		if start, end, _, ok := rowSpan(tl, t.Image, t.Row+1, t.Col, t.Col+width); ok {
 			specs = append(specs, r.blocks(start, end+tileSlack))
 		}
 	}
-	last := t
-	for col := t.Col + 1; col <= t.Col+width; col++ {
-		nt, ok := tl.Tile(t.Image, t.Row, col)
-		if !ok || nt.Start < last.End || nt.Start > last.End+tileSlack {
-			break // not stored in order, in one piece
-		}
-		last, row.fetched = nt, col
-	}
-	return max(end, last.End+tileSlack), specs, true
+	_, rowEnd, lastCol, _ := rowSpan(tl, t.Image, t.Row, t.Col, t.Col+width)
+	row.fetched = lastCol
+	return max(end, rowEnd+tileSlack), specs, true
 }
 
 // endRow records how a row of tiles that was not predicted ended: a reader
@@ -349,21 +342,22 @@ func (r *Reader) endRow(row tileRow) {
 }
 
 // rowSpan returns the bytes of tiles [c0, c1] of a row, or of as many of
-// them from c0 on as exist and are stored in order, in one piece.
-func rowSpan(tl Tiling, img, row, c0, c1 int) (start, end int64, ok bool) {
+// them from c0 on as exist and are stored in order, in one piece, and the
+// last column it covers; ok is false when tile c0 does not exist.
+func rowSpan(tl Tiling, img, row, c0, c1 int) (start, end int64, lastCol int, ok bool) {
 	first, ok := tl.Tile(img, row, c0)
 	if !ok {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	last := first
+	last, lastCol := first, c0
 	for col := c0 + 1; col <= c1; col++ {
 		nt, ok := tl.Tile(img, row, col)
 		if !ok || nt.Start < last.End || nt.Start > last.End+tileSlack {
 			break
 		}
-		last = nt
+		last, lastCol = nt, col
 	}
-	return first.Start, last.End, true
+	return first.Start, last.End, lastCol, true
 }
 
 // blocks returns the blocks of the bytes [start, end) of the object.
