@@ -135,26 +135,27 @@ func (c *Cache) NewReader(obj Object) *Reader {
 // read-ahead and whole-tile fetches from the pattern of reads. Prefetches
 // never depend on ctx: cancelling it only makes this call return.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	end := min(off+int64(len(p)), r.obj.Size)
-	if off < 0 || off >= end {
-		return r.c.read(ctx, r.obj, p, off, foreground, 0, nil)
-	}
-	mode, fetchEnd, specs := r.advance(off, end)
-	return r.c.read(ctx, r.obj, p, off, mode, fetchEnd, r.after(specs))
+	_, n, err := r.readPlanned(ctx, p, off, false)
+	return n, err
 }
 
 // ReadView is ReadAt returning the bytes read: a slice of the cache's own
 // memory when they lie in one buffer (no copy; it must not be written, and
 // stays valid), else p[:n]. Errors are ReadAt's.
 func (r *Reader) ReadView(ctx context.Context, p []byte, off int64) ([]byte, error) {
+	b, _, err := r.readPlanned(ctx, p, off, true)
+	return b, err
+}
+
+// readPlanned plans the read [off, off+len(p)) from the handle's pattern and does
+// it (see Cache.readView for view).
+func (r *Reader) readPlanned(ctx context.Context, p []byte, off int64, view bool) ([]byte, int, error) {
 	end := min(off+int64(len(p)), r.obj.Size)
 	if off < 0 || off >= end {
-		b, _, err := r.c.readView(ctx, r.obj, p, off, foreground, 0, nil, true)
-		return b, err
+		return r.c.readView(ctx, r.obj, p, off, foreground, 0, nil, view)
 	}
 	mode, fetchEnd, specs := r.advance(off, end)
-	b, _, err := r.c.readView(ctx, r.obj, p, off, mode, fetchEnd, r.after(specs), true)
-	return b, err
+	return r.c.readView(ctx, r.obj, p, off, mode, fetchEnd, r.after(specs), view)
 }
 
 // after returns the hook run once a read's own fetch went out: read-ahead,
