@@ -20,6 +20,10 @@ type searchQuery struct {
 	Bbox        []float64 `json:"bbox,omitempty"`
 	Datetime    string    `json:"datetime,omitempty"`
 	Limit       int       `json:"limit,omitempty"` // 0: not given
+	// Filter extension (a JSON tree, or a text string) and Query extension, as sent.
+	Filter     json.RawMessage `json:"filter,omitempty"`
+	FilterLang string          `json:"filter-lang,omitempty"`
+	Query      json.RawMessage `json:"query,omitempty"`
 }
 
 // values renders q as GET query parameters.
@@ -43,6 +47,18 @@ func (q searchQuery) values() url.Values {
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	for k, raw := range map[string]json.RawMessage{"filter": q.Filter, "query": q.Query} {
+		if len(raw) > 0 {
+			var text string
+			if json.Unmarshal(raw, &text) != nil {
+				text = string(raw)
+			}
+			v.Set(k, text)
+		}
+	}
+	if q.FilterLang != "" {
+		v.Set("filter-lang", q.FilterLang)
 	}
 	return v
 }
@@ -223,6 +239,12 @@ func parseGETSearch(v url.Values) (searchRequest, error) {
 		sr.q.Bbox = bbox
 	}
 	sr.q.Datetime = v.Get("datetime")
+	for name, dst := range map[string]*json.RawMessage{"filter": &sr.q.Filter, "query": &sr.q.Query} {
+		if x := v.Get(name); x != "" {
+			*dst, _ = json.Marshal(x) // as a JSON string: text, or JSON to decode
+		}
+	}
+	sr.q.FilterLang = v.Get("filter-lang")
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
@@ -271,6 +293,9 @@ func parsePOSTSearch(body []byte) (searchRequest, error) {
 		{"ids", &sr.q.IDs},
 		{"bbox", &sr.q.Bbox},
 		{"datetime", &sr.q.Datetime},
+		{"filter", &sr.q.Filter},
+		{"filter-lang", &sr.q.FilterLang},
+		{"query", &sr.q.Query},
 		{"limit", &limit},
 		{"token", &sr.cur},
 		{"next", &next},
@@ -357,12 +382,18 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	filter, err := parseItemFilter(q.Filter, q.FilterLang, q.Query)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+
 	for _, c := range q.Collections {
 		if s.refuseCollection(w, r, c) {
 			return
 		}
 	}
-	all := s.find(r, q, tr)
+	all := s.find(r, q, tr, filter)
 	page := window(all, off, limit)
 	searchURL := s.STACURL + "search"
 	links := []link{{Rel: "root", Type: typeJSON, Href: s.STACURL}}

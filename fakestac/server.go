@@ -15,7 +15,9 @@
 //
 // # STAC semantics
 //
-// Search filters on collections, ids, bbox (intersection) and datetime. Datetime matching is by
+// Search filters on collections, ids, bbox (intersection), datetime, and item properties with
+// the Filter extension (CQL2 JSON and text) and the Query extension (see filter.go for the
+// operators; others are a 400). Datetime matching is by
 // interval overlap, as real servers do: an item with start_datetime and end_datetime matches
 // every query interval that overlaps [start, end], so a one-day search can return items of
 // other days. Results are sorted by (datetime else start_datetime, id, collection). limit is

@@ -269,7 +269,7 @@ func (s *Server) listItems(w http.ResponseWriter, r *http.Request, collection st
 		}
 		off = c.Off
 	}
-	all := s.find(r, searchQuery{Collections: []string{collection}}, timeRange{})
+	all := s.find(r, searchQuery{Collections: []string{collection}}, timeRange{}, nil)
 	page := window(all, off, limit)
 	links := []link{
 		{Rel: "self", Type: typeGeoJSON, Href: s.requestURL(r)},
@@ -339,22 +339,8 @@ func (s *Server) itemJSON(it *Item, rc RenderContext) itemJSON {
 		Collection:     it.Collection,
 		Geometry:       bboxPolygon(it.Bbox),
 		Bbox:           it.Bbox,
-		Properties:     make(map[string]any, len(it.Properties)+3),
+		Properties:     itemProperties(it),
 		Assets:         make(map[string]assetJSON, len(it.Assets)),
-	}
-	for k, v := range it.Properties {
-		j.Properties[k] = v
-	}
-	if it.Datetime != nil {
-		j.Properties["datetime"] = stamp(*it.Datetime)
-	} else {
-		j.Properties["datetime"] = nil
-	}
-	if it.Start != nil {
-		j.Properties["start_datetime"] = stamp(*it.Start)
-	}
-	if it.End != nil {
-		j.Properties["end_datetime"] = stamp(*it.End)
 	}
 	j.Links = []link{
 		{Rel: "self", Type: typeGeoJSON, Href: s.itemURL(it.Collection, it.ID)},
@@ -403,6 +389,27 @@ func (s *Server) itemJSON(it *Item, rc RenderContext) itemJSON {
 	return j
 }
 
+// itemProperties returns the properties of it as served: its Properties with the
+// datetime fields.
+func itemProperties(it *Item) map[string]any {
+	p := make(map[string]any, len(it.Properties)+3)
+	for k, v := range it.Properties {
+		p[k] = v
+	}
+	if it.Datetime != nil {
+		p["datetime"] = stamp(*it.Datetime)
+	} else {
+		p["datetime"] = nil
+	}
+	if it.Start != nil {
+		p["start_datetime"] = stamp(*it.Start)
+	}
+	if it.End != nil {
+		p["end_datetime"] = stamp(*it.End)
+	}
+	return p
+}
+
 // bboxPolygon returns the GeoJSON polygon of a 2D or 3D bbox, nil for anything else.
 func bboxPolygon(b []float64) any {
 	w, so, e, n, ok := bbox2D(b)
@@ -425,9 +432,9 @@ func bbox2D(b []float64) (w, s, e, n float64, ok bool) {
 	return 0, 0, 0, 0, false
 }
 
-// find returns the items matching q and tr, sorted by (instant, id, collection), leaving
+// find returns the items matching q, tr and f, sorted by (instant, id, collection), leaving
 // out the items of protected collections that r may not see.
-func (s *Server) find(r *http.Request, q searchQuery, tr timeRange) []*Item {
+func (s *Server) find(r *http.Request, q searchQuery, tr timeRange, f *itemFilter) []*Item {
 	var out []*Item
 	s.mu.Lock()
 	if len(q.Collections) > 0 {
@@ -444,7 +451,9 @@ func (s *Server) find(r *http.Request, q searchQuery, tr timeRange) []*Item {
 		}
 	}
 	s.mu.Unlock()
-	out = slices.DeleteFunc(out, func(it *Item) bool { return !q.match(it, tr) || !s.mayRead(r, it.Collection) })
+	out = slices.DeleteFunc(out, func(it *Item) bool {
+		return !q.match(it, tr) || !f.match(itemProps(it, itemProperties(it))) || !s.mayRead(r, it.Collection)
+	})
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if ta, tb := a.instant(), b.instant(); !ta.Equal(tb) {

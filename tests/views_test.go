@@ -11,7 +11,8 @@ import (
 	"github.com/stacfs/stacfs/fakestac"
 )
 
-// viewServer holds two S2 items on one day, in Belgium and in Spain.
+// viewServer holds two S2 items on one day, in Belgium and in Spain (with cloud cover),
+// one S2 item in 2024 and one L8 item.
 func viewServer(t *testing.T, o fakestac.Options) *fakestac.Server {
 	t.Helper()
 	s := fakestac.New(o)
@@ -21,8 +22,10 @@ func viewServer(t *testing.T, o fakestac.Options) *fakestac.Server {
 	asset := func(id string) map[string]fakestac.Asset {
 		return map[string]fakestac.Asset{"B04": {Path: "/data/" + id + "/B04.tif", Size: 1000, Seed: 1, FileSize: true}}
 	}
-	s.AddItem(fakestac.Item{ID: "S2_BE", Collection: "S2", Datetime: ts("2023-03-15T10:00:00Z"), Bbox: []float64{4, 50, 5, 51}, Assets: asset("S2_BE")})
-	s.AddItem(fakestac.Item{ID: "S2_ES", Collection: "S2", Datetime: ts("2023-03-15T11:00:00Z"), Bbox: []float64{-4, 40, -3, 41}, Assets: asset("S2_ES")})
+	s.AddItem(fakestac.Item{ID: "S2_BE", Collection: "S2", Datetime: ts("2023-03-15T10:00:00Z"), Bbox: []float64{4, 50, 5, 51}, Assets: asset("S2_BE"),
+		Properties: map[string]any{"eo:cloud_cover": 5, "s2:tile": "31UFS"}})
+	s.AddItem(fakestac.Item{ID: "S2_ES", Collection: "S2", Datetime: ts("2023-03-15T11:00:00Z"), Bbox: []float64{-4, 40, -3, 41}, Assets: asset("S2_ES"),
+		Properties: map[string]any{"eo:cloud_cover": 10}})
 	s.AddItem(fakestac.Item{ID: "S2_ES_2024", Collection: "S2", Datetime: ts("2024-05-01T11:00:00Z"), Bbox: []float64{-4, 40, -3, 41}, Assets: asset("S2_ES_2024")})
 	s.AddItem(fakestac.Item{ID: "L8_BE", Collection: "L8", Datetime: ts("2023-03-16T10:00:00Z"), Bbox: []float64{4, 50, 5, 51}, Assets: asset("L8_BE")})
 	return s
@@ -117,20 +120,56 @@ func TestViewFilterNeedsConformance(t *testing.T) {
 }
 
 func TestViewFilterConformant(t *testing.T) {
-	s := viewServer(t, fakestac.Options{Conformance: []string{
-		"https://api.stacspec.org/v1.0.0/item-search#filter", "https://api.stacspec.org/v1.0.0/item-search#query"}})
-	m := startMount(t, configFor(s, `
-[catalogs.fake.views.clear]
+	classes := []string{"https://api.stacspec.org/v1.0.0/item-search#filter", "https://api.stacspec.org/v1.0.0/item-search#query"}
+	for _, method := range []struct {
+		name string
+		o    fakestac.Options
+	}{
+		{"GET", fakestac.Options{SearchGET: true, Conformance: classes}},
+		{"POST", fakestac.Options{SearchPOST: true, Conformance: classes}},
+	} {
+		t.Run(method.name, func(t *testing.T) {
+			s := viewServer(t, method.o)
+			// A cloudy twin of S2_BE: only the views' filters keep it out.
+			s.AddItem(fakestac.Item{ID: "S2_BE_CLOUDY", Collection: "S2", Datetime: ts("2023-03-15T10:30:00Z"),
+				Bbox: []float64{4, 50, 5, 51}, Properties: map[string]any{"eo:cloud_cover": 80},
+				Assets: map[string]fakestac.Asset{"B04": {Path: "/data/S2_BE_CLOUDY/B04.tif", Size: 1000, Seed: 2, FileSize: true}}})
+			m := startMount(t, configFor(s, `
+[catalogs.fake.views.clear-json]
 collections = ["S2"]
 bbox = [2.5, 49.5, 6.4, 51.5]
 filter = { op = "<", args = [{ property = "eo:cloud_cover" }, 20] }
+[catalogs.fake.views.clear-text]
+collections = ["S2"]
+filter = "eo:cloud_cover < 20 AND s2:tile = '31UFS'"
+[catalogs.fake.views.clear-query]
+collections = ["S2"]
 query = { "eo:cloud_cover" = { lt = 20 } }
+[catalogs.fake.views.cloudy]
+collections = ["S2"]
+filter = "eo:cloud_cover >= 20"
 `))
-	if got, want := ls(t, filepath.Join(m.Dir, "views/clear")), []string{"S2/"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("ls views/clear = %q, want %q", got, want)
-	}
-	// The search carries filter and query (fakestac ignores them) and the bbox.
-	if got, want := ls(t, filepath.Join(m.Dir, "views/clear/S2/2023/03/15")), []string{"S2_BE/"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("ls views/clear/S2/2023/03/15 = %q, want %q", got, want)
+			cases := []struct {
+				dir  string
+				want []string
+			}{
+				{"S2/2023/03/15", []string{"S2_BE/", "S2_BE_CLOUDY/", "S2_ES/"}},
+				{"views", []string{"clear-json/", "clear-query/", "clear-text/", "cloudy/"}},
+				{"views/clear-json", []string{"S2/"}},
+				// The bbox keeps S2_ES out, the filter S2_BE_CLOUDY.
+				{"views/clear-json/S2/2023/03/15", []string{"S2_BE/"}},
+				// s2:tile: only S2_BE has it.
+				{"views/clear-text/S2/2023/03/15", []string{"S2_BE/"}},
+				{"views/clear-query/S2/2023/03/15", []string{"S2_BE/", "S2_ES/"}},
+				// Only S2_BE_CLOUDY has that cover; the probes find no 2024.
+				{"views/cloudy/S2", []string{"2023/", "collection.json"}},
+				{"views/cloudy/S2/2023/03/15", []string{"S2_BE_CLOUDY/"}},
+			}
+			for _, c := range cases {
+				if got := ls(t, filepath.Join(m.Dir, c.dir)); !reflect.DeepEqual(got, c.want) {
+					t.Errorf("ls %s = %q, want %q", c.dir, got, c.want)
+				}
+			}
+		})
 	}
 }
