@@ -27,8 +27,20 @@
 // held never exceed Options.Memory. The blocks of one fetch share its buffer
 // (no copy); the buffer counts whole against the budget while any of its
 // blocks is resident, so memory is accounted exactly. A fetch larger than an
-// eighth of the budget is cut into blocks of their own instead. Prime stores bytes a caller already has (the head of a
-// file read for size discovery) as if they had been fetched.
+// eighth of the budget is cut into blocks of their own instead. Prime stores
+// bytes a caller already has (the head of a file read for size discovery) as
+// if they had been fetched.
+//
+// # Memory
+//
+// On Linux, block memory lives in an arena of memfd files mapped into the
+// process (arena_linux.go), outside the Go heap: a fetch writes the bytes
+// through the file (Options.HeapMemory turns this off). A read pins the
+// memory of the blocks it uses, so that an eviction meanwhile never gives
+// memory back under a reader; the memory goes back to the kernel once the
+// last block of its buffer is evicted and the last pin is dropped. A buffer
+// the arena cannot place (larger than a segment, or the arena full of
+// pinned segments) comes from the Go heap.
 //
 // # Read-ahead
 //
@@ -45,8 +57,8 @@
 // Prefetched blocks live in the same LRU and budget as the others. A block
 // that a streaming Reader reads keeps the recency it got when it was
 // fetched (it is not read again): the blocks streams have consumed go
-// before the prefetched blocks other streams have yet to read. Buffers of
-// 2 MiB and more are backed by transparent huge pages where the kernel
+// before the prefetched blocks other streams have yet to read. Heap buffers
+// of 2 MiB and more are backed by transparent huge pages where the kernel
 // allows it (madvise), which makes filling them much cheaper.
 //
 // # Disk tier
@@ -86,6 +98,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -131,6 +144,27 @@ type progressSource struct {
 
 func (p progressSource) ReadAt(ctx context.Context, b []byte, off int64) (int, error) {
 	return p.src.ReadAtProgress(ctx, b, off, p.progress)
+}
+
+// CopySource is a ProgressSource that can be told how to put the bytes it
+// reads into p: with put(dst, src), which copies src into dst, a part of p
+// (the cache's arena memory is written through its file). It must put
+// every byte of p it reports, in order, and no other.
+type CopySource interface {
+	ProgressSource
+	ReadAtCopy(ctx context.Context, p []byte, off int64, progress func(n int), put func(dst, src []byte) error) (int, error)
+}
+
+// copySource is a CopySource seen as a Source reporting to one callback and
+// putting with one function.
+type copySource struct {
+	src      CopySource
+	progress func(int)
+	put      func(dst, src []byte) error
+}
+
+func (c copySource) ReadAt(ctx context.Context, b []byte, off int64) (int, error) {
+	return c.src.ReadAtCopy(ctx, b, off, c.progress, c.put)
 }
 
 // Object is one version of a remote object read through the cache.
@@ -182,6 +216,14 @@ type Options struct {
 	// than a missing byte means "not tiled", and is remembered.
 	Tiling func(r io.ReaderAt, size int64) (Tiling, error)
 
+	// HeapMemory keeps blocks in the Go heap. By default (on Linux) they
+	// are kept in an arena of memfd files outside it (see arena_linux.go):
+	// filled through the file, which is much cheaper than first touching
+	// fresh memory on VMs, and given back to the kernel exactly when the
+	// last block of a buffer goes. The arena costs one more copy of every
+	// fetched byte.
+	HeapMemory bool
+
 	// DiskDir is the folder of the persistent disk tier; "" turns it off.
 	// It is created when missing.
 	DiskDir string
@@ -223,9 +265,10 @@ type blockKey struct {
 type run struct {
 	first   int64
 	nblocks int64
-	off     int64  // byte offset of block first
-	disk    bool   // try the block file first
-	buf     []byte // exactly the bytes of the run (short at object end)
+	off     int64   // byte offset of block first
+	disk    bool    // try the block file first
+	buf     []byte  // exactly the bytes of the run (short at object end)
+	mem     *buffer // the memory of buf, pinned by the fetch until it ends
 	err     error
 	done    chan struct{}
 
@@ -292,6 +335,7 @@ func (r *run) block(idx, bs int64) []byte {
 type slot struct {
 	data []byte // resident bytes when r == nil
 	r    *run
+	pin  *buffer // the memory of data or r, pinned for the read (see Cache.unpin)
 }
 
 // Cache is a block cache shared by all objects. It is safe for concurrent
@@ -307,12 +351,13 @@ type Cache struct {
 	memory       int64
 	fetchTimeout time.Duration
 	log          *slog.Logger
-	maxWindow    int64 // read-ahead window cap, whole blocks
-	firstWindow  int64 // first read-ahead window, whole blocks
-	minStreak    int64 // sequential bytes before read-ahead starts
-	chunk        int64 // prefetch request size, whole blocks
-	parallel     int   // prefetch chunks in flight per Reader
-	disk         *disk // nil without DiskDir
+	maxWindow    int64  // read-ahead window cap, whole blocks
+	firstWindow  int64  // first read-ahead window, whole blocks
+	minStreak    int64  // sequential bytes before read-ahead starts
+	chunk        int64  // prefetch request size, whole blocks
+	parallel     int    // prefetch chunks in flight per Reader
+	disk         *disk  // nil without DiskDir
+	arena        *arena // nil: blocks in the Go heap
 	parseTiling  func(io.ReaderAt, int64) (Tiling, error)
 
 	// mu protects the fields below, and the index of disk.
@@ -409,6 +454,18 @@ func New(o Options) (*Cache, error) {
 		tilings:      tl,
 		points:       pts,
 	}
+	if !o.HeapMemory {
+		a, err := newArena(o.Memory)
+		if err != nil {
+			c.log.Debug("cache memory in the Go heap", "err", err)
+		} else {
+			c.arena = a
+			// The mapping goes with the Cache: memory of it is only
+			// used through the Cache (views hold it through their
+			// release function).
+			runtime.AddCleanup(c, func(a *arena) { a.close() }, a)
+		}
+	}
 	if o.DiskDir != "" {
 		d, evicted, err := openDisk(o.DiskDir, o.DiskBytes, bs, o.Logger)
 		if err != nil {
@@ -466,28 +523,33 @@ func (c *Cache) ReadAt(ctx context.Context, obj Object, p []byte, off int64) (in
 // When after is not nil, it is called once the fetches this read needs are
 // started and before they are waited for (read-ahead hooks in there).
 func (c *Cache) read(ctx context.Context, obj Object, p []byte, off int64, mode planMode, fetchEnd int64, after func()) (int, error) {
-	_, n, err := c.readView(ctx, obj, p, off, mode, fetchEnd, after, false)
+	_, n, _, err := c.readView(ctx, obj, p, off, mode, fetchEnd, after, false)
 	return n, err
 }
 
+// noRelease is the release function of a read that holds nothing.
+func noRelease() {}
+
 // readView is read. With view set, when the bytes read lie in one buffer
 // of the cache, it returns them as a slice of that buffer (which must not
-// be written) instead of copying them into p; else it returns p[:n].
-func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, mode planMode, fetchEnd int64, after func(), view bool) ([]byte, int, error) {
+// be written) instead of copying them into p, and the memory stays pinned
+// until release is called; else it returns p[:n]. release is never nil and
+// must be called once the returned bytes are no longer used.
+func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, mode planMode, fetchEnd int64, after func(), view bool) (out []byte, n int, release func(), err error) {
 	switch {
 	case off < 0:
-		return nil, 0, fmt.Errorf("cache: read at negative offset %d", off)
+		return nil, 0, noRelease, fmt.Errorf("cache: read at negative offset %d", off)
 	case obj.Size < 0:
-		return nil, 0, fmt.Errorf("cache: read of object with unknown size %d", obj.Size)
+		return nil, 0, noRelease, fmt.Errorf("cache: read of object with unknown size %d", obj.Size)
 	case off >= obj.Size:
-		return nil, 0, io.EOF
+		return nil, 0, noRelease, io.EOF
 	case len(p) == 0:
-		return nil, 0, nil
+		return nil, 0, noRelease, nil
 	case obj.Src == nil:
-		return nil, 0, errors.New("cache: read of object with nil source")
+		return nil, 0, noRelease, errors.New("cache: read of object with nil source")
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, 0, err
+		return nil, 0, noRelease, err
 	}
 	end := obj.Size
 	if int64(len(p)) < end-off {
@@ -499,12 +561,25 @@ func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, m
 	if fetchEnd > end {
 		fetchLast = (min(fetchEnd, obj.Size) - 1) / bs
 	}
-	slots := c.plan(ctx, obj, first, fetchLast, mode, last)[:last-first+1]
+	all := c.plan(ctx, obj, first, fetchLast, mode, last)
+	slots := all[:last-first+1]
+	released := false
+	release = func() {
+		if !released {
+			released = true
+			c.unpin(all)
+		}
+	}
+	defer func() {
+		if out == nil || len(p) == 0 || unsafe.SliceData(out) == unsafe.SliceData(p) {
+			release() // nothing of the cache's memory is handed out
+			release = noRelease
+		}
+	}()
 	if after != nil {
 		after()
 	}
 
-	n := 0
 	var v []byte // the bytes so far, as a slice of one cache buffer
 	for i, s := range slots {
 		idx := first + int64(i)
@@ -517,7 +592,7 @@ func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, m
 				case <-ch:
 				case <-s.r.done:
 				case <-ctx.Done():
-					return nil, n, ctx.Err()
+					return nil, n, release, ctx.Err()
 				}
 			}
 			if !s.r.has(need) {
@@ -525,7 +600,7 @@ func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, m
 				// closes once the bytes are there): it failed.
 				<-s.r.done
 				if s.r.err != nil {
-					return nil, n, s.r.err
+					return nil, n, release, s.r.err
 				}
 			}
 			data = s.r.block(idx, bs)
@@ -533,7 +608,7 @@ func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, m
 		bOff := idx * bs
 		if want := min(bs, obj.Size-bOff); int64(len(data)) != want {
 			// Only possible when one Key is used with two sizes.
-			return nil, n, fmt.Errorf("cache: block %d holds %d bytes, want %d (same key, different size?): %w",
+			return nil, n, release, fmt.Errorf("cache: block %d holds %d bytes, want %d (same key, different size?): %w",
 				idx, len(data), want, io.ErrUnexpectedEOF)
 		}
 		lo := max(off, bOff) - bOff
@@ -553,14 +628,14 @@ func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, m
 		}
 		n += len(piece)
 	}
-	out := p[:n]
+	out = p[:n]
 	if v != nil {
 		out = v
 	}
 	if end-off < int64(len(p)) {
-		return out, n, io.EOF
+		return out, n, release, io.EOF
 	}
-	return out, n, nil
+	return out, n, release, nil
 }
 
 // follows reports whether b starts where a ends in the same array, so that
@@ -596,6 +671,10 @@ const (
 // own goroutine (fetchRun) on a context detached from ctx. A missing block
 // that has a block file gets a run of its own, read from disk.
 //
+// Every slot pins the memory of its block (its buffer, or its run's), so
+// that the block's bytes stay valid while the caller reads them even if the
+// block is evicted meanwhile; the caller must call c.unpin(slots) when done.
+//
 // plan is the one entry point for starting fetches; read-ahead calls it for
 // blocks beyond a read and waits for the runs of the returned slots. Hits
 // and misses are counted up to block countLast (the blocks past it are
@@ -622,6 +701,8 @@ func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode pl
 		count := counting && idx <= countLast
 		if e, ok := get(k); ok {
 			s.data = e.data
+			s.pin = e.buf
+			e.buf.pins++
 			cur = nil
 			if count {
 				c.stats.Hits++
@@ -632,35 +713,76 @@ func (c *Cache) plan(ctx context.Context, obj Object, first, last int64, mode pl
 			c.stats.Misses++
 		}
 		if r, ok := c.inflight[k]; ok {
-			s.r = r
+			s.r, s.pin = r, r.mem
+			r.mem.pins++
 			cur = nil
 			continue
 		}
 		if disk && c.disk.idx.Contains(diskKey{sum, idx}) {
-			r := &run{first: idx, nblocks: 1, off: idx * c.blockSize, disk: true, done: make(chan struct{})}
+			r := &run{first: idx, nblocks: 1, off: idx * c.blockSize, disk: true, done: make(chan struct{}),
+				mem: &buffer{pins: 2}} // the fetch's pin and this slot's
 			started = append(started, r)
 			c.inflight[k] = r
-			s.r = r
+			s.r, s.pin = r, r.mem
 			cur = nil
 			continue
 		}
 		if cur == nil {
-			cur = &run{first: idx, off: idx * c.blockSize, done: make(chan struct{})}
+			cur = &run{first: idx, off: idx * c.blockSize, done: make(chan struct{}), mem: &buffer{pins: 1}}
 			started = append(started, cur)
 		}
 		cur.nblocks++
+		cur.mem.pins++
 		c.inflight[k] = cur
-		s.r = cur
+		s.r, s.pin = cur, cur.mem
 	}
 	c.mu.Unlock()
 
 	for _, r := range started {
 		end := min((r.first+r.nblocks)*c.blockSize, obj.Size)
-		r.buf = make([]byte, end-r.off)
-		adviseHuge(r.buf)
+		c.allocRun(r, end-r.off)
 		go c.fetchRun(ctx, obj, r, sum)
 	}
 	return slots
+}
+
+// allocRun gives run r its n bytes of memory: arena memory when there is an
+// arena (block files are read into heap memory: the arena is written
+// through its files only), else heap memory backed by huge pages where it
+// is large. Nobody reads r.mem's extent before the fetch unpins it.
+func (c *Cache) allocRun(r *run, n int64) {
+	r.mem.size = n
+	if c.arena != nil && !r.disk {
+		if b, e, ok := c.arena.alloc(n); ok {
+			r.buf, r.mem.ext = b, e
+			return
+		}
+	}
+	r.buf = make([]byte, n)
+	adviseHuge(r.buf)
+}
+
+// unpin drops the pins a read took on the memory of its slots (see plan),
+// giving back memory that no block and no read holds any more.
+func (c *Cache) unpin(slots []slot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range slots {
+		if s.pin != nil {
+			s.pin.pins--
+			c.maybeFree(s.pin)
+		}
+	}
+}
+
+// maybeFree gives the arena memory of b back once no resident block and no
+// pin holds it. c.mu must be held (the one syscall made under it: a hole
+// punched in a memfd, no disk I/O).
+func (c *Cache) maybeFree(b *buffer) {
+	if b.refs == 0 && b.pins == 0 && b.ext.ok() {
+		c.arena.free(b.ext)
+		b.ext = extent{}
+	}
 }
 
 // fetchRun fills r from its block file or from obj.Src on a context
@@ -688,7 +810,9 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 	if !fromDisk {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), c.fetchTimeout)
 		src := obj.Src
-		if ps, ok := src.(ProgressSource); ok {
+		if cs, ok := src.(CopySource); ok && r.mem.ext.ok() {
+			src = copySource{cs, r.advance, c.arena.put}
+		} else if ps, ok := src.(ProgressSource); ok {
 			src = progressSource{ps, r.advance}
 		}
 		n, err = c.readSource(ctx, src, r.buf, r.off)
@@ -718,7 +842,7 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 	// cut into blocks of their own so that one hot block never holds it.
 	var shared *buffer
 	if err == nil && int64(len(r.buf)) <= c.memory/8 {
-		shared = &buffer{size: int64(len(r.buf))}
+		shared = r.mem
 	}
 	for idx := r.first; idx < r.first+r.nblocks; idx++ {
 		k := blockKey{obj.Key, idx}
@@ -739,6 +863,8 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 			c.queueDisk(diskKey{sum, idx}, data)
 		}
 	}
+	r.mem.pins-- // the fetch's own
+	c.maybeFree(r.mem)
 	c.mu.Unlock()
 	if err == nil {
 		r.advance(len(r.buf))
@@ -778,7 +904,9 @@ type entry struct {
 // it). It counts against the budget while any of its blocks is resident.
 type buffer struct {
 	size int64
-	refs int // resident blocks in it
+	refs int    // resident blocks in it
+	pins int    // reads (and the fetch filling it) using its bytes now
+	ext  extent // its arena memory, given back when refs and pins are 0
 }
 
 // add makes data, held in buf, resident under k and evicts the least
@@ -803,11 +931,11 @@ func (c *Cache) add(k blockKey, data []byte, buf *buffer) {
 		if !ok {
 			break
 		}
-		c.release(old)
-		c.stats.Evictions++
-		if c.disk != nil {
+		if c.disk != nil { // before release: that may give old's memory back
 			c.queueDisk(diskKey{c.keySum(ek.key), ek.idx}, old.data)
 		}
+		c.release(old)
+		c.stats.Evictions++
 	}
 }
 
@@ -816,6 +944,7 @@ func (c *Cache) add(k blockKey, data []byte, buf *buffer) {
 func (c *Cache) release(e entry) {
 	if e.buf.refs--; e.buf.refs == 0 {
 		c.bytes -= e.buf.size
+		c.maybeFree(e.buf)
 	}
 }
 

@@ -331,6 +331,9 @@ func (c *Cache) queueDisk(k diskKey, data []byte) {
 	if d.closed || d.queued[k] || d.idx.Contains(k) {
 		return
 	}
+	if c.arena != nil && c.arena.contains(data) {
+		data = append([]byte(nil), data...) // arena memory goes with its blocks
+	}
 	select {
 	case d.queue <- diskWrite{k, data}:
 		d.queued[k] = true

@@ -135,21 +135,22 @@ func (c *Cache) NewReader(obj Object) *Reader {
 // read-ahead and whole-tile fetches from the pattern of reads. Prefetches
 // never depend on ctx: cancelling it only makes this call return.
 func (r *Reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	_, n, err := r.readPlanned(ctx, p, off, false)
+	_, n, _, err := r.readPlanned(ctx, p, off, false)
 	return n, err
 }
 
 // ReadView is ReadAt returning the bytes read: a slice of the cache's own
-// memory when they lie in one buffer (no copy; it must not be written, and
-// stays valid), else p[:n]. Errors are ReadAt's.
-func (r *Reader) ReadView(ctx context.Context, p []byte, off int64) ([]byte, error) {
-	b, _, err := r.readPlanned(ctx, p, off, true)
-	return b, err
+// memory when they lie in one buffer (no copy; it must not be written),
+// else p[:n]. The bytes stay valid until release is called, which must be
+// done once (release is never nil, also on error). Errors are ReadAt's.
+func (r *Reader) ReadView(ctx context.Context, p []byte, off int64) (b []byte, release func(), err error) {
+	b, _, release, err = r.readPlanned(ctx, p, off, true)
+	return b, release, err
 }
 
 // readPlanned plans the read [off, off+len(p)) from the handle's pattern and does
 // it (see Cache.readView for view).
-func (r *Reader) readPlanned(ctx context.Context, p []byte, off int64, view bool) ([]byte, int, error) {
+func (r *Reader) readPlanned(ctx context.Context, p []byte, off int64, view bool) ([]byte, int, func(), error) {
 	end := min(off+int64(len(p)), r.obj.Size)
 	if off < 0 || off >= end {
 		return r.c.readView(ctx, r.obj, p, off, foreground, 0, nil, view)
@@ -166,7 +167,7 @@ func (r *Reader) after(specs []prefetch) func() {
 		r.pump()
 		r.mu.Unlock()
 		for _, sp := range specs {
-			r.c.plan(context.Background(), r.obj, sp.first, sp.last, prefetching, -1)
+			r.c.unpin(r.c.plan(context.Background(), r.obj, sp.first, sp.last, prefetching, -1))
 		}
 	}
 }
@@ -393,6 +394,7 @@ func (r *Reader) pump() {
 		ch := r.pending[0]
 		r.pending = r.pending[1:]
 		slots := c.plan(context.Background(), r.obj, ch.first, ch.last, prefetching, -1)
+		c.unpin(slots) // waits for the runs, not their bytes
 		var runs []*run
 		for _, s := range slots {
 			if s.r != nil && (len(runs) == 0 || runs[len(runs)-1] != s.r) {

@@ -600,8 +600,14 @@ func TestProgressServesEarlyBlocks(t *testing.T) {
 // memory, a read across two fetches is copied into p; both hold the right
 // bytes, also after the blocks are evicted.
 func TestReadView(t *testing.T) {
+	for _, heap := range []bool{false, true} {
+		t.Run(fmt.Sprintf("heap=%v", heap), func(t *testing.T) { testReadView(t, heap) })
+	}
+}
+
+func testReadView(t *testing.T, heap bool) {
 	const bs = 16 << 10
-	c, err := New(Options{BlockSize: bs, Memory: 8 * bs})
+	c, err := New(Options{BlockSize: bs, Memory: 8 * bs, HeapMemory: heap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -611,35 +617,54 @@ func TestReadView(t *testing.T) {
 	defer r.Close()
 	ctx := context.Background()
 	want := func(off, n int64) []byte { b := make([]byte, n); fillRamp(b, 21, off); return b }
+	evictAll := func() {
+		for off := int64(8 * bs); off < 1<<20; off += bs {
+			if _, err := r.ReadAt(ctx, make([]byte, bs), off); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 
 	p := make([]byte, 3*bs)
-	b, err := r.ReadView(ctx, p, 100) // one fetch: a view
-	if err != nil || !bytes.Equal(b, want(100, 3*bs)) {
-		t.Fatalf("one fetch: err %v, right bytes %v", err, bytes.Equal(b, want(100, 3*bs)))
+	view, release, err := r.ReadView(ctx, p, 100) // one fetch: a view
+	if err != nil || !bytes.Equal(view, want(100, 3*bs)) {
+		t.Fatalf("one fetch: err %v, right bytes %v", err, bytes.Equal(view, want(100, 3*bs)))
 	}
-	if &b[0] == &p[0] {
+	if &view[0] == &p[0] {
 		t.Error("a read within one fetch was copied, want a view of the cache")
 	}
+	// The view stays valid until released, also when its blocks are
+	// evicted meanwhile.
+	evictAll()
+	if !bytes.Equal(view, want(100, 3*bs)) {
+		t.Error("a view changed after its blocks were evicted, before release")
+	}
+	release()
+	release() // twice is harmless
+
 	// Blocks 3..4 were fetched with the first read (blocks 0..3); block 5
 	// on its own: a read over 3..5 spans two fetches.
 	if _, err := r.ReadAt(ctx, make([]byte, 10), 5*bs+1); err != nil {
 		t.Fatal(err)
 	}
-	b, err = r.ReadView(ctx, p, 3*bs-7)
+	b, release, err := r.ReadView(ctx, p, 3*bs-7)
 	if err != nil || !bytes.Equal(b, want(3*bs-7, 3*bs)) {
 		t.Fatalf("two fetches: err %v, right bytes %v", err, bytes.Equal(b, want(3*bs-7, 3*bs)))
 	}
-	held := b
-	for off := int64(8 * bs); off < 1<<20; off += bs { // evict everything
-		if _, err := r.ReadAt(ctx, make([]byte, bs), off); err != nil {
-			t.Fatal(err)
-		}
+	if &b[0] != &p[0] {
+		t.Error("a read over two fetches was not copied into p")
 	}
-	if !bytes.Equal(held, want(3*bs-7, 3*bs)) {
-		t.Error("bytes returned earlier changed after eviction")
+	release()
+	evictAll()
+	if !bytes.Equal(b, want(3*bs-7, 3*bs)) {
+		t.Error("bytes copied into p changed after eviction")
 	}
-	b, err = r.ReadView(ctx, p, 1<<20-100) // at the end: short, io.EOF
+	b, release, err = r.ReadView(ctx, p, 1<<20-100) // at the end: short, io.EOF
 	if err != io.EOF || !bytes.Equal(b, want(1<<20-100, 100)) {
 		t.Errorf("at the end: %d bytes, err %v", len(b), err)
+	}
+	release()
+	if s := c.Stats(); s.Bytes > 8*bs {
+		t.Errorf("resident bytes %d over the budget %d", s.Bytes, 8*bs)
 	}
 }

@@ -210,6 +210,12 @@ func (s assetSource) ReadAtProgress(ctx context.Context, p []byte, off int64, pr
 	return s.read(ctx, p, off, progress)
 }
 
+// ReadAtCopy implements cache.CopySource: the client puts the bytes into p
+// with put (remote.WithCopy) and reports them as they arrive.
+func (s assetSource) ReadAtCopy(ctx context.Context, p []byte, off int64, progress func(int), put func(dst, src []byte) error) (int, error) {
+	return s.read(remote.WithCopy(ctx, put), p, off, progress)
+}
+
 // read fills p from off. After a URL renewal it goes on from the bytes
 // already read: they are final (readers may be using them) and are neither
 // fetched nor written again.

@@ -173,8 +173,9 @@ func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 	start := time.Now()
 	// The bytes are handed to the kernel straight from the cache when
 	// they lie in one of its buffers (no copy into dest).
-	b, err := h.r.ReadView(ctx, dest, off)
+	b, release, err := h.r.ReadView(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
+		release()
 		errno := h.file.fs.fail("read", h.file.path, err)
 		h.file.fs.observe("read", start, errno)
 		return nil, errno
@@ -183,8 +184,19 @@ func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 	if h.file.fs.o.Served != nil {
 		h.file.fs.o.Served(len(b))
 	}
-	return fuse.ReadResultData(b), 0
+	return viewResult{b, release}, 0
 }
+
+// viewResult is a read reply of bytes the cache lends until go-fuse has
+// written them to the kernel (Done).
+type viewResult struct {
+	b       []byte
+	release func()
+}
+
+func (r viewResult) Bytes([]byte) ([]byte, fuse.Status) { return r.b, fuse.OK }
+func (r viewResult) Size() int                          { return len(r.b) }
+func (r viewResult) Done()                              { r.release() }
 
 // jsonFile is a document held in memory (item.json, collection.json).
 type jsonFile struct {

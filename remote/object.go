@@ -384,7 +384,7 @@ func (c *Client) readRange(r *retrier, url string, p []byte, off int64, etag str
 			objEnd = off+want >= resp.ContentLength
 		} else {
 			// Unknown length: read until p is full or the body ends cleanly.
-			m, err := fill(resp.Body, p)
+			m, err := fill(bodyReader(r.ctx, resp.Body), p)
 			if err == io.EOF {
 				return m, true, seen, nil
 			}
@@ -397,7 +397,7 @@ func (c *Client) readRange(r *retrier, url string, p []byte, off int64, etag str
 		return 0, false, seen, fmt.Errorf("%s: unexpected status %d: %w", where(), resp.StatusCode, ErrBadResponse)
 	}
 
-	m, err := readFullProgress(resp.Body, p[:want], progress)
+	m, err := readFullProgress(bodyReader(r.ctx, resp.Body), p[:want], progress)
 	if err != nil {
 		return m, false, seen, fmt.Errorf("%s: got %d of %d bytes: %w", where(), m, want, unexpected(err))
 	}
