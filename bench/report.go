@@ -416,11 +416,11 @@ const docTemplate = "# Performance\n\n" +
 	"**local file** rows run the same client on the COG on local disk (in the page cache):\n" +
 	"the floor of the warm rows, mostly process start-up: `gdal_translate --version` alone\n" +
 	"takes about 0.1 s on this machine, so no file system can bring a GDAL window from a new\n" +
-	"process under 0.1 s here. The loopback copy is bound by this machine's memory: a cache\n" +
-	"that keeps the file (the warm copy makes no request) needs the file's size of new memory,\n" +
-	"and on this VM first touching 183 MiB of fresh memory costs 0.3 s of CPU when it comes\n" +
-	"back cold from the host, more than curl's whole copy. How the read path got to these\n" +
-	"figures, the variants measured on the way, and those measurements:\n" +
+	"process under 0.1 s here. The unshaped loopback copy is CPU-bound on the 2 cores it\n" +
+	"shares with the server and `cp`: stacfs receives every byte, stores it (the warm copy\n" +
+	"makes no request, so the cache keeps the file) and hands it to the kernel, where curl\n" +
+	"receives and writes. How the read path got to these figures, the variants measured on\n" +
+	"the way, and this machine's costs of process start-up and fresh memory:\n" +
 	"[performance-tuning.md](performance-tuning.md).\n\n" +
 	"## Results\n\n" +
 	"%[4]s\n\n" +

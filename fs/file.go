@@ -188,15 +188,25 @@ func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.Re
 }
 
 // viewResult is a read reply of bytes the cache lends until go-fuse has
-// written them to the kernel (Done).
+// written them to the kernel (Done). It has Slices, so go-fuse writes it
+// with writev straight from the cache and calls Done only after that
+// write: for a result with Bytes only, go-fuse (with DisableSplice) takes
+// the bytes and calls Done before it writes them, and the cache could give
+// the memory back, and reuse it, in between.
 type viewResult struct {
 	b       []byte
 	release func()
 }
 
 func (r viewResult) Bytes([]byte) ([]byte, fuse.Status) { return r.b, fuse.OK }
+func (r viewResult) Slices() ([][]byte, fuse.Status)    { return [][]byte{r.b}, fuse.OK }
 func (r viewResult) Size() int                          { return len(r.b) }
 func (r viewResult) Done()                              { r.release() }
+
+// go-fuse's (unexported) interface of results written with writev.
+var _ interface {
+	Slices() ([][]byte, fuse.Status)
+} = viewResult{}
 
 // jsonFile is a document held in memory (item.json, collection.json).
 type jsonFile struct {

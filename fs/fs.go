@@ -125,9 +125,9 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 			MaxBackground: 64,
 			DirectMount:   true,
 			// Replies are written with writev from the cache's
-			// memory. go-fuse's splice path only suits replies that
-			// are file descriptors: for ours it would try and give up
-			// on every reply, about 20 % of a small read.
+			// memory (see viewResult). go-fuse's splice path only
+			// suits replies that are file descriptors: for the
+			// others it tries and gives up on every reply.
 			DisableSplice: true,
 			// Shared read-only maps of direct-I/O files (Linux 6.6+),
 			// and reads over 1 MiB sent as parallel requests.
