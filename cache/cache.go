@@ -370,6 +370,9 @@ type Cache struct {
 	sum      [sha256.Size]byte
 	tilings  *simplelru.LRU[string, Tiling] // layouts by object key; nil value: not tiled
 	points   *simplelru.LRU[string, int]    // rows read one tile each, in a row, by object key
+	// pointRows counts the last rows of tiles, of any object, that were
+	// read one tile each, in a row (sampling across scenes).
+	pointRows int
 }
 
 // New returns an empty Cache configured by o. With o.DiskDir set, it opens
@@ -1058,12 +1061,12 @@ func (c *Cache) tilingOf(obj Object) Tiling {
 }
 
 // pointReads returns how many rows of tiles of the object, in a row, were
-// read one tile each.
-func (c *Cache) pointReads(key string) int {
+// read one tile each, and how many rows of any object were, in a row.
+func (c *Cache) pointReads(key string) (object, all int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, _ := c.points.Get(key)
-	return n
+	return n, c.pointRows
 }
 
 // notePointRead records how a row of tiles of the object that was not
@@ -1073,10 +1076,12 @@ func (c *Cache) notePointRead(key string, single bool) {
 	defer c.mu.Unlock()
 	if !single {
 		c.points.Remove(key)
+		c.pointRows = 0
 		return
 	}
 	n, _ := c.points.Get(key)
 	c.points.Add(key, n+1)
+	c.pointRows = min(c.pointRows+1, 1<<20)
 }
 
 // residentReader reads the resident blocks of an object, and fails with

@@ -30,6 +30,11 @@ const (
 	// pointReadsToStop is how many rows in a row of one tile each (point
 	// reads) an object must see before new rows fetch just their tile.
 	pointReadsToStop = 2
+	// pointRowsToStop is the same across objects: after that many rows in
+	// a row, of any objects, read one tile each (sampling a point through
+	// many scenes), a new row of any object fetches just its tile, until
+	// a row of two tiles or more is read.
+	pointRowsToStop = 3
 )
 
 // Tile is one tile of a tiled image file: its image (0 is the full
@@ -81,7 +86,10 @@ type Tiling interface {
 //     into the last tile fetched of the row, the next tile is prefetched
 //     (one request of one tile). An object whose last two such rows were
 //     read one tile each (point reads, e.g. sampling) fetches just the tile
-//     at the start of a row, until a row of several tiles is read again.
+//     at the start of a row, until a row of several tiles is read again;
+//     so does every object once the last three such rows of any objects
+//     were (a point sampled through many scenes). A row of an image one
+//     tile wide counts for neither.
 //   - A read that starts the row below at the same column as the last row
 //     began is extended to the whole width of the last row, in one request:
 //     the rows of a window have one width. The row below that one is
@@ -316,7 +324,7 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 		// And the row below it too, as the window goes on down.
 		row.predicted = true
 		width = prev.c1 - prev.c0
-	case r.c.pointReads(r.obj.Key) >= pointReadsToStop:
+	case r.pointMode():
 		row.point = true // just this tile
 	default:
 		// The first row of a window, most likely: this tile and the next
@@ -334,13 +342,29 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 	return max(end, rowEnd+tileSlack), specs, true
 }
 
+// pointMode reports whether a new row should fetch just its tile: the
+// object, or the last objects read, were read one tile per row.
+func (r *Reader) pointMode() bool {
+	object, all := r.c.pointReads(r.obj.Key)
+	return object >= pointReadsToStop || all >= pointRowsToStop
+}
+
 // endRow records how a row of tiles that was not predicted ended: a reader
 // that read one tile of it (a point read) counts against speculating on the
-// object. r.mu must be held.
+// object, and on new objects. A row of an image one tile wide tells
+// nothing. r.mu must be held.
 func (r *Reader) endRow(row tileRow) {
-	if row.ok && !row.predicted {
-		r.c.notePointRead(r.obj.Key, row.c1 == row.c0)
+	if !row.ok || row.predicted {
+		return
 	}
+	if row.c1 == row.c0 {
+		_, left := r.tiling.Tile(row.img, row.row, row.c0-1)
+		_, right := r.tiling.Tile(row.img, row.row, row.c0+1)
+		if !left && !right {
+			return
+		}
+	}
+	r.c.notePointRead(r.obj.Key, row.c1 == row.c0)
 }
 
 // rowSpan returns the bytes of tiles [c0, c1] of a row, or of as many of

@@ -3,6 +3,7 @@ package cache
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"sort"
 	"testing"
@@ -269,7 +270,61 @@ func TestReaderTilesPointReads(t *testing.T) {
 	(&stdio{r: r, t: t, src: src}).readTiles(g, 0, 2, 4, 1, 2)
 	r.Close()
 	waitFor(t, "fetches to end", c.idle)
-	if n := c.pointReads("cog"); n != 0 {
-		t.Errorf("after a window, %d point reads remembered, want 0", n)
+	if n, all := c.pointReads("cog"); n != 0 || all != 0 {
+		t.Errorf("after a window, %d point reads of the object and %d of all remembered, want 0", n, all)
+	}
+}
+
+// TestReaderTilesPointReadsAcrossObjects: sampling a point through many
+// objects (one tile of each, like a pixel time series through scenes)
+// stops fetching neighbours on new objects after three of them, and a
+// window read anywhere starts it again. A one-tile-wide image tells
+// nothing either way.
+func TestReaderTilesPointReadsAcrossObjects(t *testing.T) {
+	checkNoLeak(t)
+	g := newGrid([2]int{8, 8}, [2]int{1, 1})
+	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tileSize := func(img, row, col int) int64 { tl, _ := g.Tile(img, row, col); return tl.End - tl.Start }
+	var src *rampSource
+	// read reads tiles [c0, c1] x [r0, r1] of image img of a new object
+	// through a new handle, and returns the bytes fetched.
+	read := func(name string, img, c0, c1, r0, r1 int) int64 {
+		src = &rampSource{seed: 17, size: g.size}
+		r := c.NewReader(Object{Key: name, Size: g.size, Src: src})
+		(&stdio{r: r, t: t, src: src}).readTiles(g, img, c0, c1, r0, r1)
+		r.Close()
+		waitFor(t, "fetches to end", c.idle)
+		var fetched int64
+		for _, sp := range src.Calls() {
+			fetched += sp.End - sp.Off
+		}
+		return fetched
+	}
+	speculated := func(fetched int64, img, row, col int) bool {
+		return fetched > tileSize(img, row, col)+64<<10
+	}
+	for i := range 5 {
+		fetched := read(fmt.Sprintf("scene-%d", i), 0, 3, 3, 5, 5)
+		if got, want := speculated(fetched, 0, 5, 3), i < pointRowsToStop; got != want {
+			t.Errorf("scene %d: %d bytes for a tile of %d: neighbours fetched %v, want %v", i, fetched, tileSize(0, 5, 3), got, want)
+		}
+	}
+	// The one tile of a one-tile-wide image changes nothing.
+	read("tiny", 1, 0, 0, 0, 0)
+	if _, all := c.pointReads(""); all < pointRowsToStop {
+		t.Errorf("a one-tile-wide image reset the point rows to %d", all)
+	}
+	// A window (two rows of three tiles) on a new object: its first row
+	// starts as a point read and becomes a window; the next object
+	// speculates again.
+	read("window", 0, 2, 4, 1, 2)
+	if _, all := c.pointReads(""); all != 0 {
+		t.Errorf("after a window, %d point rows remembered, want 0", all)
+	}
+	if fetched := read("after-window", 0, 3, 3, 5, 5); !speculated(fetched, 0, 5, 3) {
+		t.Errorf("after a window: %d bytes for a tile of %d, want neighbours fetched", fetched, tileSize(0, 5, 3))
 	}
 }
