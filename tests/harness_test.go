@@ -46,6 +46,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// plainBin builds stacfs without the race detector, once, for tests that
+// measure the process (the detector's shadow memory would dwarf what they
+// measure).
+var plainBin = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(filepath.Dir(stacfsBin), "stacfs-plain")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/stacfs").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("build stacfs: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
 // requireTool skips (or, under CI, fails) when a tool is missing.
 func requireTool(t *testing.T, names ...string) {
 	t.Helper()
@@ -115,6 +127,12 @@ func startMount(t *testing.T, config string, args ...string) *mount {
 // startMountOn is startMount on a given folder ("" for a new one).
 func startMountOn(t *testing.T, dir, config string, args ...string) *mount {
 	t.Helper()
+	return startMountWith(t, stacfsBin, dir, config, args...)
+}
+
+// startMountWith is startMountOn with the stacfs binary bin.
+func startMountWith(t *testing.T, bin, dir, config string, args ...string) *mount {
+	t.Helper()
 	requireFUSE(t)
 	tmp := t.TempDir()
 	cfg := writeConfig(t, tmp, config)
@@ -133,7 +151,7 @@ func startMountOn(t *testing.T, dir, config string, args ...string) *mount {
 	}
 	argv = append(argv, dir)
 	m := &mount{Dir: dir, Config: cfg, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	m.cmd = exec.Command(stacfsBin, argv...)
+	m.cmd = exec.Command(bin, argv...)
 	m.cmd.Stderr = m.stderr
 	m.cmd.Env = append(os.Environ(), "HOME="+tmp, "STACFS_CONFIG=")
 	if err := m.cmd.Start(); err != nil {
