@@ -341,10 +341,10 @@ type slot struct {
 // Cache is a block cache shared by all objects. It is safe for concurrent
 // use.
 //
-// Lock order: Reader.mu before Cache.mu. Cache.mu is a leaf lock. No other
-// lock is taken while it is held, and it is never held across a
-// Source.ReadAt call, file I/O or a channel wait (sends to the disk queue
-// never block).
+// Lock order: Reader.mu before Cache.mu before an arena file's lock. Cache.mu
+// is never held across a Source.ReadAt call, disk I/O or a channel wait
+// (sends to the disk queue never block); the one syscall under it gives
+// arena memory back (a hole punched in a memfd, which takes no I/O).
 type Cache struct {
 	// Read only after New.
 	blockSize    int64
