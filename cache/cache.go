@@ -551,9 +551,11 @@ func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, m
 	case obj.Src == nil:
 		return nil, 0, noRelease, errors.New("cache: read of object with nil source")
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, 0, noRelease, err
-	}
+	// A cancelled ctx still plans the read: its fetches start and what is
+	// resident is served. A page fault interrupted by a signal is retried
+	// by the kernel with the same read, and must find it further along
+	// each time, or a process that gets signals all the time (the Go
+	// runtime preempting) never gets its page.
 	end := obj.Size
 	if int64(len(p)) < end-off {
 		end = off + int64(len(p))

@@ -411,6 +411,39 @@ func TestReadAtSharedFetch(t *testing.T) {
 	}
 }
 
+// TestReadAtAlreadyCancelled: a read whose ctx is cancelled before it
+// starts still starts its fetch (and returns ctx.Err()), and serves bytes
+// that are resident: a page fault interrupted by a signal is retried by the
+// kernel with the same read, which must get further each time.
+func TestReadAtAlreadyCancelled(t *testing.T) {
+	checkNoLeak(t)
+	c := newCache(t, Options{Memory: 1000, BlockSize: 100})
+	src := &rampSource{seed: 4, size: 1000}
+	obj := Object{Key: "k", Size: 1000, Src: src}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	p := make([]byte, 50)
+	for i := 0; ; i++ {
+		n, err := c.ReadAt(ctx, obj, p, 420)
+		if err == nil {
+			if n != len(p) || !bytes.Equal(p, ramp(4, 420, 50)) {
+				t.Fatalf("read %d: %d bytes, wrong bytes", i, n)
+			}
+			break
+		}
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("read %d: err %v, want context.Canceled or the bytes", i, err)
+		}
+		if i == 100 {
+			t.Fatal("a cancelled read never got its bytes: its fetch never ran")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := src.Calls(); !slices.Equal(got, []span{{400, 500}}) {
+		t.Errorf("calls = %v, want one for block 4", got)
+	}
+}
+
 func TestReadAtCancelledReader(t *testing.T) {
 	checkNoLeak(t)
 	c := newCache(t, Options{Memory: 1000, BlockSize: 100})

@@ -3,6 +3,7 @@ package tests
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -202,5 +203,54 @@ func TestAssetReplacedMidRead(t *testing.T) {
 	}
 	if !bytes.Equal(got, newer) {
 		t.Fatalf("a new open read %q..., want the new version", got[:24])
+	}
+}
+
+// TestMmapAfterAssetReplaced: once an asset is replaced, a new memory map
+// shows the new version, never pages of the old one (the old pages are
+// dropped from the page cache when an open finds the new version). The maps
+// are made by another process (python3): a page fault of this one would
+// stop it, fake server included, at the next garbage collection.
+func TestMmapAfterAssetReplaced(t *testing.T) {
+	requireTool(t, "python3")
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, faultyConfig(f, "10s"))
+	path := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B04.tif")
+	const script = `import hashlib, mmap, sys
+with open(sys.argv[1], "rb") as f:
+    m = mmap.mmap(f.fileno(), 0, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+    print(hashlib.sha256(m).hexdigest())
+    m.close()`
+	mapped := func() string {
+		t.Helper()
+		out, err := exec.Command("python3", "-c", script, path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("python3 mmap: %v: %s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
+	old := sum(ramp(1, 0, bigSize))
+	for i := range 2 {
+		if got := mapped(); got != old {
+			t.Fatalf("map %d: sha256 %s, want %s", i, got, old)
+		}
+	}
+	newer := bytes.Repeat([]byte("new version "), bigSize/12+1)[:bigSize]
+	f.srv.SetAssetContent("/data/s2/S2A_20230315_a/B04.tif", newer)
+	time.Sleep(1100 * time.Millisecond) // the metadata TTL: new opens see the new version
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := mapped()
+		if got == sum(newer) {
+			break
+		}
+		if got != old {
+			t.Fatal("a map mixes the old and the new version")
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a new map still shows the old version 5 s after the metadata TTL")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
