@@ -151,6 +151,18 @@ func (a *arena) free(e extent) {
 	af.mu.Unlock()
 }
 
+// punch gives the pages of b, arena memory starting on a page, back to the
+// kernel; the range stays allocated (free gives it back). b is rounded up
+// to whole pages: the memory up to the next page must be b's own.
+func (a *arena) punch(b []byte) {
+	af, off, ok := a.fileOf(b)
+	if !ok || off%pageSize != 0 {
+		return
+	}
+	n := (int64(len(b)) + pageSize - 1) / pageSize * pageSize
+	_ = unix.Fallocate(int(af.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
+}
+
 // ok reports whether e is arena memory.
 func (e extent) ok() bool { return e.file != nil }
 

@@ -3,8 +3,11 @@ package cache
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestArena(t *testing.T) {
@@ -154,5 +157,84 @@ func waitIdle(t *testing.T, c *Cache) {
 			t.Fatal("fetches still in flight")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// arenaResident returns the bytes of memory the arena's files hold now.
+func arenaResident(t *testing.T, a *arena) int64 {
+	t.Helper()
+	var n int64
+	for _, af := range a.files {
+		var st unix.Stat_t
+		if err := unix.Fstat(int(af.f.Fd()), &st); err != nil {
+			t.Fatal(err)
+		}
+		n += st.Blocks * 512
+	}
+	return n
+}
+
+// TestCacheArenaPerBlock: arena memory is charged and given back block by
+// block: one read of four times the budget keeps its last blocks (not
+// nothing, as a buffer larger than the budget would), and the arena's files
+// then hold no more than the budget; a hot block does not keep the rest of
+// its fetch's memory.
+func TestCacheArenaPerBlock(t *testing.T) {
+	const bs = 16 << 10
+	const budget = 64 * bs
+	c, err := New(Options{BlockSize: bs, Memory: budget})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 4 * budget
+	obj := Object{Key: "k", Size: size, Src: &rampSource{seed: 6, size: size}}
+	p := make([]byte, size)
+	if n, err := c.ReadAt(context.Background(), obj, p, 0); err != nil || n != size || !bytes.Equal(p, ramp(6, 0, size)) {
+		t.Fatalf("read: %d bytes, err %v", n, err)
+	}
+	waitIdle(t, c)
+	if s := c.Stats(); s.Bytes != budget {
+		t.Errorf("resident %d bytes after a read of %d, want the budget %d", s.Bytes, size, budget)
+	}
+	if !c.Contains("k", size-bs, size, size) {
+		t.Error("the last block of the read is not resident")
+	}
+	// The resident blocks stay in the fetch's arena memory (no copies
+	// of them elsewhere), and the evicted ones' pages are gone.
+	if n := arenaResident(t, c.arena); n != budget {
+		t.Errorf("arena files hold %d bytes, want the budget %d", n, budget)
+	}
+
+	// One hot block of a fetch; the rest of the fetch evicted by others.
+	hot := Object{Key: "hot", Size: 8 * bs, Src: &rampSource{seed: 7, size: 8 * bs}}
+	if _, err := c.ReadAt(context.Background(), hot, make([]byte, 8*bs), 0); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		other := Object{Key: fmt.Sprint("other", i), Size: 16 * bs, Src: &rampSource{seed: 8, size: 16 * bs}}
+		if _, err := c.ReadAt(context.Background(), hot, make([]byte, 10), 0); err != nil { // keep block 0 hot
+			t.Fatal(err)
+		}
+		if _, err := c.ReadAt(context.Background(), other, make([]byte, 16*bs), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitIdle(t, c)
+	if !c.Contains("hot", 0, 10, 8*bs) {
+		t.Fatal("the hot block was evicted")
+	}
+	for idx := int64(1); idx < 8; idx++ {
+		if c.Contains("hot", idx*bs, bs, 8*bs) {
+			t.Fatalf("block %d of the hot block's fetch is still resident", idx)
+		}
+	}
+	c.mu.Lock()
+	blocks := c.lru.Len()
+	c.mu.Unlock()
+	if blocks != budget/bs { // the hot block is charged its own bytes only
+		t.Errorf("%d blocks resident, want %d (the budget in blocks)", blocks, budget/bs)
+	}
+	if n := arenaResident(t, c.arena); n > budget {
+		t.Errorf("arena files hold %d bytes with a hot block, want at most the budget %d", n, budget)
 	}
 }

@@ -16,6 +16,7 @@ func newArena(int64) (*arena, error) { return nil, errors.New("cache: no arena o
 func (a *arena) close()                             {}
 func (a *arena) alloc(int64) ([]byte, extent, bool) { return nil, extent{}, false }
 func (a *arena) free(extent)                        {}
+func (a *arena) punch([]byte)                       {}
 func (a *arena) contains([]byte) bool               { return false }
 func (e extent) ok() bool                           { return false }
 
@@ -23,3 +24,6 @@ func (a *arena) put(dst, src []byte) error {
 	copy(dst, src)
 	return nil
 }
+
+// pageSize is the unit arena memory is handed out in.
+const pageSize = 4096

@@ -25,9 +25,11 @@
 //
 // Resident blocks are evicted least recently used first so that the bytes
 // held never exceed Options.Memory. The blocks of one fetch share its buffer
-// (no copy); the buffer counts whole against the budget while any of its
-// blocks is resident, so memory is accounted exactly. A fetch larger than an
-// eighth of the budget is cut into blocks of their own instead. Prime stores
+// (no copy). In the arena (below) each block counts on its own and its pages
+// go back to the kernel when it is evicted; a heap buffer counts whole
+// against the budget while any of its blocks is resident, and a heap fetch
+// larger than an eighth of the budget is cut into blocks of their own
+// instead. Either way memory is accounted exactly. Prime stores
 // bytes a caller already has (the head of a file read for size discovery) as
 // if they had been fetched.
 //
@@ -760,6 +762,7 @@ func (c *Cache) allocRun(r *run, n int64) {
 	if c.arena != nil && !r.disk {
 		if b, e, ok := c.arena.alloc(n); ok {
 			r.buf, r.mem.ext = b, e
+			r.mem.perBlock = c.blockSize%pageSize == 0 // blocks on whole pages
 			return
 		}
 	}
@@ -780,14 +783,23 @@ func (c *Cache) unpin(slots []slot) {
 	}
 }
 
-// maybeFree gives the arena memory of b back once no resident block and no
-// pin holds it. c.mu must be held (the one syscall made under it: a hole
-// punched in a memfd, no disk I/O).
+// maybeFree gives the arena memory of b back once no pin holds it: all of
+// it when no block is resident either, else the pages of its evicted
+// blocks. c.mu must be held (the one syscall made under it: a hole punched
+// in a memfd, no disk I/O).
 func (c *Cache) maybeFree(b *buffer) {
-	if b.refs == 0 && b.pins == 0 && b.ext.ok() {
-		c.arena.free(b.ext)
-		b.ext = extent{}
+	if b.pins > 0 || !b.ext.ok() {
+		return
 	}
+	if b.refs == 0 {
+		c.arena.free(b.ext)
+		b.ext, b.gone = extent{}, nil
+		return
+	}
+	for _, d := range b.gone {
+		c.arena.punch(d)
+	}
+	b.gone = b.gone[:0]
 }
 
 // fetchRun fills r from its block file or from obj.Src on a context
@@ -842,11 +854,13 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 		}
 	}
 	toDisk := diskOn && !fromDisk
-	// The blocks share the run's buffer (no copy), charged to the budget
-	// while any of them is resident; a run large against the budget is
-	// cut into blocks of their own so that one hot block never holds it.
+	// The blocks share the run's buffer (no copy). Arena memory is
+	// charged and given back block by block; heap memory is charged while
+	// any of its blocks is resident, so a heap run large against the
+	// budget is cut into blocks of their own that one hot block never
+	// holds it.
 	var shared *buffer
-	if err == nil && int64(len(r.buf)) <= c.memory/8 {
+	if err == nil && (r.mem.perBlock || int64(len(r.buf)) <= c.memory/8) {
 		shared = r.mem
 	}
 	for idx := r.first; idx < r.first+r.nblocks; idx++ {
@@ -906,12 +920,16 @@ type entry struct {
 }
 
 // buffer is memory holding resident blocks (the blocks of one fetch share
-// it). It counts against the budget while any of its blocks is resident.
+// it). Heap memory counts against the budget while any of its blocks is
+// resident. Arena memory (perBlock) counts block by block, and the pages
+// of an evicted block are given back as soon as no read pins the buffer.
 type buffer struct {
-	size int64
-	refs int    // resident blocks in it
-	pins int    // reads (and the fetch filling it) using its bytes now
-	ext  extent // its arena memory, given back when refs and pins are 0
+	size     int64
+	refs     int      // resident blocks in it
+	pins     int      // reads (and the fetch filling it) using its bytes now
+	ext      extent   // its arena memory, given back when refs and pins are 0
+	perBlock bool     // arena memory of whole pages per block: charged and given back by block
+	gone     [][]byte // perBlock: evicted blocks whose pages wait for the last pin
 }
 
 // add makes data, held in buf, resident under k and evicts the least
@@ -919,7 +937,7 @@ type buffer struct {
 // block file (its write was dropped) is offered to the disk queue again.
 // c.mu must be held.
 func (c *Cache) add(k blockKey, data []byte, buf *buffer) {
-	if buf.size > c.memory {
+	if !buf.perBlock && buf.size > c.memory {
 		return
 	}
 	if old, ok := c.lru.Peek(k); ok {
@@ -927,7 +945,10 @@ func (c *Cache) add(k blockKey, data []byte, buf *buffer) {
 		c.release(old)
 	}
 	c.lru.Add(k, entry{data, buf})
-	if buf.refs == 0 {
+	switch {
+	case buf.perBlock:
+		c.bytes += int64(len(data))
+	case buf.refs == 0:
 		c.bytes += buf.size
 	}
 	buf.refs++
@@ -945,12 +966,19 @@ func (c *Cache) add(k blockKey, data []byte, buf *buffer) {
 }
 
 // release drops a block that left the LRU from its buffer, which stops
-// counting when its last block goes. c.mu must be held.
+// counting when its last block goes (heap) or with the block (arena).
+// c.mu must be held.
 func (c *Cache) release(e entry) {
-	if e.buf.refs--; e.buf.refs == 0 {
-		c.bytes -= e.buf.size
-		c.maybeFree(e.buf)
+	b := e.buf
+	b.refs--
+	switch {
+	case b.perBlock:
+		c.bytes -= int64(len(e.data))
+		b.gone = append(b.gone, e.data)
+	case b.refs == 0:
+		c.bytes -= b.size
 	}
+	c.maybeFree(b)
 }
 
 // keySum returns sha256(key), remembering the last one: evictions come in
