@@ -83,6 +83,9 @@ type Tiling interface {
 //     tiles of the row, in the same request, and the same tiles of the row
 //     below are prefetched (one request): a window or a full-image read
 //     reads several tiles of a row, and several rows. When the reader moves
+//     into the second tile of that row (a window, then), the same tiles of
+//     the row after the row below are prefetched too, so that a window's
+//     third row is not waited for either. When the reader moves
 //     into the last tile fetched of the row, the next tile is prefetched
 //     (one request of one tile). An object whose last two such rows were
 //     read one tile each (point reads, e.g. sampling) fetches just the tile
@@ -129,6 +132,7 @@ type tileRow struct {
 	predicted bool // fetched is the width of the row above, not a guess
 	point     bool // started as a point read: no tile but this one fetched
 	below     bool // the row below was prefetched
+	twoBelow  bool // the row after the row below was prefetched
 }
 
 // prefetch is one chunk of read-ahead: blocks [first, last].
@@ -271,13 +275,25 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 		// On along the row.
 		row.c1 = max(row.c1, t.Col)
 		fetchEnd = end
-		if !row.predicted && !row.below && t.Col == row.c0+1 {
-			// Into the second tile of a row started as a point read:
-			// a window after all. The row below, as far as this one
-			// was fetched.
-			row.below = true
-			if start, end, _, ok := rowSpan(tl, t.Image, t.Row+1, row.c0, row.fetched); ok {
-				specs = append(specs, r.blocks(start, end+tileSlack))
+		if !row.predicted && !row.twoBelow && t.Col == row.c0+1 {
+			// Into the second tile of the first row: a window, two or
+			// more tiles wide. The row below (unless prefetched with
+			// the first tile) and the one after it, as far as this
+			// row was fetched: a window's next rows are read one
+			// after the other, and the second is not waited for.
+			// Its own row-ahead (reading the row below) would fetch
+			// the row after it anyway.
+			row.twoBelow = true
+			first := t.Row + 2
+			if !row.below {
+				// A row started as a point read: a window after all.
+				row.below = true
+				first = t.Row + 1
+			}
+			for below := first; below <= t.Row+2; below++ {
+				if start, end, _, ok := rowSpan(tl, t.Image, below, row.c0, row.fetched); ok {
+					specs = append(specs, r.blocks(start, end+tileSlack))
+				}
 			}
 		}
 		switch {
