@@ -599,7 +599,9 @@ func (c *Cache) readView(ctx context.Context, obj Object, p []byte, off int64, m
 				case <-ch:
 				case <-s.r.done:
 				case <-ctx.Done():
-					return nil, n, release, ctx.Err()
+					if !s.r.has(need) { // the bytes first, when both came
+						return nil, n, release, ctx.Err()
+					}
 				}
 			}
 			if !s.r.has(need) {
