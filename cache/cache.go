@@ -345,8 +345,8 @@ type slot struct {
 //
 // Lock order: Reader.mu before Cache.mu before an arena file's lock. Cache.mu
 // is never held across a Source.ReadAt call, disk I/O or a channel wait
-// (sends to the disk queue never block); the one syscall under it gives
-// arena memory back (a hole punched in a memfd, which takes no I/O).
+// (sends to the disk queue never block); the only syscalls under it give
+// arena memory back (holes punched in a memfd, which take no I/O).
 type Cache struct {
 	// Read only after New.
 	blockSize    int64
@@ -787,7 +787,7 @@ func (c *Cache) unpin(slots []slot) {
 
 // maybeFree gives the arena memory of b back once no pin holds it: all of
 // it when no block is resident either, else the pages of its evicted
-// blocks. c.mu must be held (the one syscall made under it: a hole punched
+// blocks. c.mu must be held (the only syscalls made under it: holes punched
 // in a memfd, no disk I/O).
 func (c *Cache) maybeFree(b *buffer) {
 	if b.pins > 0 || !b.ext.ok() {
