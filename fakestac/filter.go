@@ -168,20 +168,17 @@ func evalCQL(node any, props map[string]any) (any, error) {
 			return nil, fmt.Errorf("cql2: node without op, property or literal: %v", n)
 		}
 		args, _ := n["args"].([]any)
-		return evalOp(strings.ToLower(op), args, props)
+		vals, err := evalCQL(args, props)
+		if err != nil {
+			return nil, err
+		}
+		return evalOp(strings.ToLower(op), vals.([]any))
 	}
 	return nil, fmt.Errorf("cql2: unsupported node %v", node)
 }
 
-func evalOp(op string, args []any, props map[string]any) (any, error) {
-	vals := make([]any, len(args))
-	for i, a := range args {
-		v, err := evalCQL(a, props)
-		if err != nil {
-			return nil, err
-		}
-		vals[i] = v
-	}
+// evalOp applies op to its evaluated arguments.
+func evalOp(op string, vals []any) (any, error) {
 	need := func(n int) error {
 		if len(vals) != n {
 			return fmt.Errorf("cql2: %s takes %d arguments, got %d", op, n, len(vals))
