@@ -328,7 +328,8 @@ func (d *disk) read(k diskKey, p []byte) (time.Time, error) {
 // the block is not written now. c.mu must be held.
 func (c *Cache) queueDisk(k diskKey, data []byte) {
 	d := c.disk
-	if d.closed || d.queued[k] || d.idx.Contains(k) {
+	// Sends happen under c.mu only, so a queue with room keeps it.
+	if d.closed || d.queued[k] || d.idx.Contains(k) || len(d.queue) == cap(d.queue) {
 		return
 	}
 	if c.arena != nil && c.arena.contains(data) {
