@@ -164,6 +164,24 @@ func (c *Catalog) Size(ctx context.Context, it *Item, a *remote.Asset) (int64, e
 	return info.Size, nil
 }
 
+// SizeKnown reports whether Size can answer for an asset without a request:
+// the item gives file:size, or the server's answer (or a whole read) is
+// still fresh in the catalog's cache.
+func (c *Catalog) SizeKnown(it *Item, a *remote.Asset) bool {
+	if a.Size >= 0 {
+		return true
+	}
+	id := assetID(it, a)
+	c.mu.Lock()
+	_, ok := c.streamed[id]
+	c.mu.Unlock()
+	if ok {
+		return true
+	}
+	_, ok = c.stats.peek(id)
+	return ok
+}
+
 // Object returns an asset as a cache object: its key holds the URL (without
 // query) and the version seen now, so a changed asset never mixes with old
 // blocks. It fails with ErrUnknownSize for an asset that can only be

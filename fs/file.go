@@ -63,6 +63,9 @@ func (a *assetFile) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
 	return 0
 }
 
+// attrNeedsRequest implements costly: telling the size may take a request.
+func (a *assetFile) attrNeedsRequest() bool { return !a.cat.SizeKnown(a.item, a.asset) }
+
 // volatile reports whether the size shown is a placeholder (unknown until
 // the file is read whole): the kernel must then not cache attributes, so
 // that it sees the real size as soon as it is known.

@@ -219,6 +219,7 @@ type dir struct {
 
 var _ = (fusefs.NodeLookuper)((*dir)(nil))
 var _ = (fusefs.NodeReaddirer)((*dir)(nil))
+var _ = (fusefs.NodeOpendirHandler)((*dir)(nil))
 var _ = (fusefs.NodeGetattrer)((*dir)(nil))
 
 func (d *dir) mode() uint32 { return syscall.S_IFDIR | 0o555 }
@@ -247,10 +248,13 @@ func (f *FS) observe(op string, start time.Time, errno syscall.Errno) {
 func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *fusefs.Inode, errno syscall.Errno) {
 	start := time.Now()
 	defer func() { d.fs.observe("lookup", start, errno) }()
-	return d.lookup(ctx, name, out)
+	return d.lookup(ctx, name, out, false)
 }
 
-func (d *dir) lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+// lookup finds a child and fills its attributes. With cheapOnly (a listing
+// asking for attributes it can do without) a child whose attributes take a
+// request is not looked up: EAGAIN.
+func (d *dir) lookup(ctx context.Context, name string, out *fuse.EntryOut, cheapOnly bool) (*fusefs.Inode, syscall.Errno) {
 	kids, err := d.l.list(ctx)
 	if err != nil {
 		return nil, d.fs.fail("lookup", join(d.path, name), err)
@@ -260,6 +264,9 @@ func (d *dir) lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fus
 		return nil, syscall.ENOENT
 	}
 	c := kids[i]
+	if cn, ok := c.node.(costly); ok && cheapOnly && cn.attrNeedsRequest() {
+		return nil, syscall.EAGAIN
+	}
 	p := join(d.path, name)
 	if errno := c.node.fill(ctx, &out.Attr); errno != 0 {
 		return nil, errno
@@ -272,6 +279,82 @@ func (d *dir) lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fus
 		out.SetAttrTimeout(0)
 	}
 	return d.NewInode(ctx, c.node, fusefs.StableAttr{Mode: c.node.mode(), Ino: ino(p)}), 0
+}
+
+// costly is a node whose attributes may take a request to tell (an asset
+// whose size the item does not give).
+type costly interface {
+	attrNeedsRequest() bool
+}
+
+// OpendirHandle implements fusefs.NodeOpendirHandler. The handle lists the
+// folder like Readdir and answers the lookups of READDIRPLUS itself, so
+// that listing a folder makes no request: an entry whose attributes would
+// take one is listed by name only, and the kernel looks it up when (and
+// if) it is stated. GDAL lists the folder of every file it opens.
+func (d *dir) OpendirHandle(context.Context, uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+	return &dirHandle{d: d}, 0, 0
+}
+
+// dirHandle is an open folder: its listing, read at the first
+// Readdirent, and the position in it.
+type dirHandle struct {
+	d  *dir
+	ds fusefs.DirStream
+}
+
+var _ = (fusefs.FileReaddirenter)((*dirHandle)(nil))
+var _ = (fusefs.FileSeekdirer)((*dirHandle)(nil))
+var _ = (fusefs.FileReleasedirer)((*dirHandle)(nil))
+var _ = (fusefs.FileLookuper)((*dirHandle)(nil))
+
+func (h *dirHandle) stream(ctx context.Context) syscall.Errno {
+	if h.ds != nil {
+		return 0
+	}
+	ds, errno := h.d.Readdir(ctx)
+	if errno != 0 {
+		return errno
+	}
+	h.ds = ds
+	return 0
+}
+
+// Readdirent implements fusefs.FileReaddirenter.
+func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if errno := h.stream(ctx); errno != 0 {
+		return nil, errno
+	}
+	if !h.ds.HasNext() {
+		return nil, 0
+	}
+	e, errno := h.ds.Next()
+	return &e, errno
+}
+
+// Seekdir implements fusefs.FileSeekdirer.
+func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	if errno := h.stream(ctx); errno != 0 {
+		return errno
+	}
+	if sd, ok := h.ds.(fusefs.FileSeekdirer); ok {
+		return sd.Seekdir(ctx, off)
+	}
+	return syscall.ENOTSUP
+}
+
+// Releasedir implements fusefs.FileReleasedirer.
+func (h *dirHandle) Releasedir(context.Context, uint32) {
+	if h.ds != nil {
+		h.ds.Close()
+	}
+}
+
+// Lookup implements fusefs.FileLookuper: the lookups of READDIRPLUS. An
+// error leaves the entry without attributes (go-fuse sends node ID 0, which
+// the kernel takes as "no attributes", not as a negative entry).
+func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	return h.d.lookup(ctx, name, out, true)
 }
 
 // Readdir implements fusefs.NodeReaddirer.

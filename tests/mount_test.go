@@ -82,6 +82,73 @@ func TestTree(t *testing.T) {
 	}
 }
 
+// gdalProbes are names GDAL looks up beside a raster X.tif when it opens
+// it (sidecars: auxiliary metadata, overviews, masks, world files, RPCs,
+// imagery metadata), none of which a STAC item holds.
+var gdalProbes = []string{
+	"%s.aux.xml", "%s.AUX.XML", "%s.ovr", "%s.OVR", "%s.msk", "%s.MSK",
+	"%s.xml", "%s.aux", "%s.imd", "%s.IMD", "%s.rpb", "%s.RPB",
+	"%s.tfw", "%s.TFW", "%s.tifw", "%s.TIFW", "%s.wld", "%s.WLD",
+	"%s.prj", "%s.PRJ", "%s.tab", "%s.TAB", "%s.vrt", "%s.hdr",
+	"%s_rpc.txt", "%s_RPC.TXT", "%s.pvl", "%s.PVL", "%s.att", "%s.eph",
+	"%[2]s.aux", "%[2]s.AUX", "%[2]s.tfw", "%[2]s.TFW", "%[2]s.tifw", "%[2]s.wld",
+	"%[2]s.WLD", "%[2]s.prj", "%[2]s.PRJ", "%[2]s.imd", "%[2]s.IMD", "%[2]s.rpb",
+	"%[2]s.RPB", "%[2]s_rpc.txt", "%[2]s_RPC.TXT", "%[2]s.xml", "%[2]s.XML", "%[2]s.til",
+	"%[2]s.TIL", "%[2]s_metadata.xml", "%[2]s.MTD", "%[2]s.ovr",
+}
+
+// TestNoRequestsForListingsAndProbes: once an item's day is known, listing
+// the item folder, stating assets whose size the item tells, and looking up
+// the sidecar names GDAL probes (twice: the second round is answered by the
+// kernel's negative entries) reach no server.
+func TestNoRequestsForListingsAndProbes(t *testing.T) {
+	f := newFixture(t, fakestac.Options{})
+	m := startMount(t, configFor(f.srv, ""))
+	item := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a")
+	if _, err := os.Stat(item); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.Reset()
+	names := ls(t, item)
+	if want := []string{"B04.tif", "B08.tif", "item.json", "thumb.png"}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("ls %s = %q, want %q", item, names, want)
+	}
+	for _, name := range []string{"B04.tif", "thumb.png", "item.json"} { // file:size known
+		if _, err := os.Stat(filepath.Join(item, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	probes := 0
+	for round := range 2 {
+		for _, asset := range []string{"B04.tif", "B08.tif"} {
+			for _, p := range gdalProbes {
+				name := fmt.Sprintf(p, asset, strings.TrimSuffix(asset, ".tif"))
+				if _, err := os.Stat(filepath.Join(item, name)); !errors.Is(err, os.ErrNotExist) {
+					t.Fatalf("round %d: stat %s: %v, want ENOENT", round, name, err)
+				}
+				probes++
+			}
+		}
+	}
+	if reqs := f.srv.Requests(); len(reqs) != 0 {
+		t.Fatalf("listing the item and %d sidecar lookups made %d requests, want none; first: %s %s", probes, len(reqs), reqs[0].Method, reqs[0].Path)
+	}
+	// The asset without file:size was listed by name only: stating it asks
+	// the server once (a ranged GET of its head), and then it is known.
+	for range 2 {
+		fi, err := os.Stat(filepath.Join(item, "B08.tif"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() != smallSize {
+			t.Fatalf("B08.tif: size %d, want %d", fi.Size(), smallSize)
+		}
+	}
+	if reqs := f.srv.Requests(); len(reqs) != 1 || reqs[0].Method != http.MethodGet || reqs[0].Range == "" {
+		t.Fatalf("stating B08.tif twice made %d requests (%v), want one ranged GET", len(reqs), reqs)
+	}
+}
+
 func TestAttributes(t *testing.T) {
 	f := newFixture(t, fakestac.Options{})
 	m := startMount(t, configFor(f.srv, ""))
@@ -93,7 +160,7 @@ func TestAttributes(t *testing.T) {
 		time time.Time
 	}{
 		{item + "/B04.tif", bigSize, 0o444, *f.items["S2A_20230315_a"].Datetime},
-		{item + "/B08.tif", smallSize, 0o444, *f.items["S2A_20230315_a"].Datetime}, // no file:size: HEAD
+		{item + "/B08.tif", smallSize, 0o444, *f.items["S2A_20230315_a"].Datetime}, // no file:size: a ranged GET of its head
 		{item + "/thumb.png", 50 << 10, 0o444, *f.items["S2A_20230315_a"].Datetime},
 		{item, -1, os.ModeDir | 0o555, *f.items["S2A_20230315_a"].Datetime},
 		{filepath.Join(m.Dir, "S2/2024/02/10/S2_null_dt"), -1, os.ModeDir | 0o555, *f.items["S2_null_dt"].Start},
