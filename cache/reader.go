@@ -80,12 +80,12 @@ type Tiling interface {
 //
 //   - A read that starts a row of tiles (any read that is not in the row
 //     being read) is extended to the end of its tile and of the next two
-//     tiles of the row, in the same request, and the same tiles of the row
-//     below are prefetched (one request): a window or a full-image read
-//     reads several tiles of a row, and several rows. When the reader moves
-//     into the second tile of that row (a window, then), the same tiles of
-//     the row after the row below are prefetched too, so that a window's
-//     third row is not waited for either. When the reader moves
+//     tiles of the row, in the same request, and the same tiles of the two
+//     rows below are prefetched (one request each): a window or a
+//     full-image read reads several tiles of a row, and several rows, and
+//     a window's third row is then on its way while the first is decoded.
+//     (A row started as a point read that turns out wider prefetches them
+//     when the reader moves into its second tile.) When the reader moves
 //     into the last tile fetched of the row, the next tile is prefetched
 //     (one request of one tile). An object whose last two such rows were
 //     read one tile each (point reads, e.g. sampling) fetches just the tile
@@ -344,13 +344,20 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 		row.point = true // just this tile
 	default:
 		// The first row of a window, most likely: this tile and the next
-		// ones, and the same tiles of the row below.
+		// ones, and the same tiles of the two rows below, so that the
+		// window's third row is on its way while the first is decoded.
 		width = firstRowTiles - 1
-		row.below = true
+		row.below, row.twoBelow = true, true
 	}
 	if !row.point {
-		if start, end, _, ok := rowSpan(tl, t.Image, t.Row+1, t.Col, t.Col+width); ok {
-			specs = append(specs, r.blocks(start, end+tileSlack))
+		last := t.Row + 1
+		if row.twoBelow {
+			last = t.Row + 2
+		}
+		for below := t.Row + 1; below <= last; below++ {
+			if start, end, _, ok := rowSpan(tl, t.Image, below, t.Col, t.Col+width); ok {
+				specs = append(specs, r.blocks(start, end+tileSlack))
+			}
 		}
 	}
 	_, rowEnd, lastCol, _ := rowSpan(tl, t.Image, t.Row, t.Col, t.Col+width)

@@ -139,17 +139,18 @@ func TestReaderTiles(t *testing.T) {
 		maxExtraTiles    int // whole tiles fetched beyond those read
 		wantNoExtraBytes bool
 	}{
-		// Row 1: its first three tiles, the three below them once the
-		// reader is in the second, then the one after (wasted); row 2:
-		// row 3; row 3: row 4 (wasted).
+		// Row 1: its first three tiles and the same tiles of rows 2
+		// and 3, then the one after (wasted) once the reader is in the
+		// third; row 3: row 4 (wasted).
 		{"3x3 window", 0, 3, 5, 2, 4, 5, 4, false},
 		// A whole 2x2 overview (a thumbnail): a request per row.
 		{"whole overview", 2, 0, 1, 0, 1, 2, 0, true},
-		// A 2x2 window in the middle: three tiles (one wasted), the three
-		// below them (one wasted), then the third row (wasted).
+		// A 2x2 window in the middle: three tiles (one wasted) and the
+		// same tiles of the two rows below (one wasted, then the third
+		// row, wasted).
 		{"2x2 window", 1, 1, 2, 1, 2, 3, 4, false},
 		// One tile: it and the next ones in its row (one here), and the
-		// same below.
+		// same below (the last row).
 		{"one tile", 0, 6, 6, 6, 6, 2, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -182,6 +183,44 @@ func TestReaderTiles(t *testing.T) {
 				t.Errorf("fetched %d bytes for %d of tiles: more than block rounding", fetched, read)
 			}
 		})
+	}
+}
+
+// TestReaderTilesFirstRowAhead: the first read of a window's first row
+// already asks for the same tiles of the two rows below, so that the third
+// row is on its way while GDAL decodes the first (it reads the tiles of a
+// window one after the other); nothing below that.
+func TestReaderTilesFirstRowAhead(t *testing.T) {
+	checkNoLeak(t)
+	g := newGrid([2]int{8, 8})
+	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &rampSource{seed: 19, size: g.size}
+	r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
+	defer r.Close()
+	first, _ := g.Tile(0, 2, 3)
+	(&stdio{r: r, t: t, src: src}).read(first.Start, first.Start+1) // the read that starts the row
+	waitFor(t, "fetches to end", c.idle)
+	covered := func(tl Tile) bool {
+		for _, sp := range src.Calls() {
+			if sp.Off <= tl.Start && tl.End <= sp.End {
+				return true
+			}
+		}
+		return false
+	}
+	for row := 2; row <= 5; row++ {
+		for col := 3; col <= 6; col++ {
+			tl, _ := g.Tile(0, row, col)
+			if want := row <= 4 && col <= 5; covered(tl) != want {
+				t.Errorf("tile (%d, %d) fetched %v, want %v; requests %v", row, col, covered(tl), want, src.Calls())
+			}
+		}
+	}
+	if n := len(src.Calls()); n != 3 {
+		t.Errorf("%d requests %v, want 3 (a row each)", n, src.Calls())
 	}
 }
 
