@@ -125,6 +125,17 @@ func (s *stdio) readTiles(g *grid, img, c0, c1, r0, r1 int) (tiles int64) {
 	return tiles
 }
 
+// tiledCache returns a cache with 16 KiB blocks whose objects have the tile
+// layout g.
+func tiledCache(t *testing.T, g *grid) *Cache {
+	t.Helper()
+	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // TestReaderTiles: with a tile layout, a window read through C stdio is
 // fetched in whole tiles and predicted rows, in about as many requests as
 // GDAL's /vsicurl/ makes (one per row), with few bytes beyond the tiles.
@@ -154,10 +165,7 @@ func TestReaderTiles(t *testing.T) {
 		{"one tile", 0, 6, 6, 6, 6, 2, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := tiledCache(t, g)
 			src := &rampSource{seed: 9, size: g.size}
 			r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
 			defer r.Close()
@@ -193,10 +201,7 @@ func TestReaderTiles(t *testing.T) {
 func TestReaderTilesFirstRowAhead(t *testing.T) {
 	checkNoLeak(t)
 	g := newGrid([2]int{8, 8})
-	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := tiledCache(t, g)
 	src := &rampSource{seed: 19, size: g.size}
 	r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
 	defer r.Close()
@@ -229,10 +234,7 @@ func TestReaderTilesFirstRowAhead(t *testing.T) {
 func TestReaderTilesWiderRow(t *testing.T) {
 	checkNoLeak(t)
 	g := newGrid([2]int{8, 8})
-	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := tiledCache(t, g)
 	src := &rampSource{seed: 11, size: g.size}
 	r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
 	defer r.Close()
@@ -276,10 +278,7 @@ func TestReaderNoTiling(t *testing.T) {
 func TestReaderTilesPointReads(t *testing.T) {
 	checkNoLeak(t)
 	g := newGrid([2]int{8, 8})
-	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := tiledCache(t, g)
 	src := &rampSource{seed: 13, size: g.size}
 	obj := Object{Key: "cog", Size: g.size, Src: src}
 	point := func(row, col int) (calls int, fetched int64) {
@@ -322,10 +321,7 @@ func TestReaderTilesPointReads(t *testing.T) {
 func TestReaderTilesPointReadsAcrossObjects(t *testing.T) {
 	checkNoLeak(t)
 	g := newGrid([2]int{8, 8}, [2]int{1, 1})
-	c, err := New(Options{BlockSize: 16 << 10, Tiling: func(io.ReaderAt, int64) (Tiling, error) { return g, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := tiledCache(t, g)
 	tileSize := func(img, row, col int) int64 { tl, _ := g.Tile(img, row, col); return tl.End - tl.Start }
 	var src *rampSource
 	// read reads tiles [c0, c1] x [r0, r1] of image img of a new object
