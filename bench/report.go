@@ -414,12 +414,13 @@ const docTemplate = "# Performance\n\n" +
 	"the baseline's. **Target** and **Met** apply to stacfs only; rclone is there for\n" +
 	"comparison. Peak RSS is `VmHWM` of the mount process after the cold copy.\n" +
 	"**local file** rows run the same client on the COG on local disk (in the page cache):\n" +
-	"the floor of the warm rows, mostly process start-up: `gdal_translate --version` alone\n" +
-	"takes about 0.1 s on this machine, so no file system can bring a GDAL window from a new\n" +
-	"process under 0.1 s here. The unshaped loopback copy is CPU-bound on the 2 cores it\n" +
-	"shares with the server and `cp`: stacfs receives every byte, stores it (the warm copy\n" +
-	"makes no request, so the cache keeps the file) and hands it to the kernel, where curl\n" +
-	"receives and writes. How the read path got to these figures, the variants measured on\n" +
+	"the floor of the warm rows, mostly process start-up (Debian's GDAL loads over a hundred\n" +
+	"shared libraries), which no file system can go below. The unshaped loopback copy is\n" +
+	"CPU-bound on the 2 cores it shares with the server and `cp`: stacfs receives every\n" +
+	"byte, stores it (the warm copy makes no request, so the cache keeps the file) and hands\n" +
+	"it to the kernel, where curl receives and writes. The `cp` rows also pay for their\n" +
+	"output's new memory in `/dev/shm`, whose price swings from run to run on a VM.\n" +
+	"How the read path got to these figures, the variants measured on\n" +
 	"the way, and this machine's costs of process start-up and fresh memory:\n" +
 	"[performance-tuning.md](performance-tuning.md).\n\n" +
 	"## Results\n\n" +
