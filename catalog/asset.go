@@ -148,13 +148,7 @@ func objectKey(u string, info remote.Info) string {
 // Size returns an asset's size: file:size when the item gives it, else what
 // the server says (cached). It is -1 when neither knows.
 func (c *Catalog) Size(ctx context.Context, it *Item, a *remote.Asset) (int64, error) {
-	if a.Size >= 0 {
-		return a.Size, nil
-	}
-	c.mu.Lock()
-	n, ok := c.streamed[assetID(it, a)]
-	c.mu.Unlock()
-	if ok {
+	if n, ok := c.knownSize(it, a); ok {
 		return n, nil
 	}
 	info, err := c.Stat(ctx, it, a)
@@ -168,18 +162,26 @@ func (c *Catalog) Size(ctx context.Context, it *Item, a *remote.Asset) (int64, e
 // the item gives file:size, or the server's answer (or a whole read) is
 // still fresh in the catalog's cache.
 func (c *Catalog) SizeKnown(it *Item, a *remote.Asset) bool {
+	_, ok := c.knownSize(it, a)
+	return ok
+}
+
+// knownSize returns the size Size would give without a request, if any.
+func (c *Catalog) knownSize(it *Item, a *remote.Asset) (int64, bool) {
 	if a.Size >= 0 {
-		return true
+		return a.Size, true
 	}
 	id := assetID(it, a)
 	c.mu.Lock()
-	_, ok := c.streamed[id]
+	n, ok := c.streamed[id]
 	c.mu.Unlock()
 	if ok {
-		return true
+		return n, true
 	}
-	_, ok = c.stats.peek(id)
-	return ok
+	if info, ok := c.stats.peek(id); ok {
+		return info.Size, true
+	}
+	return 0, false
 }
 
 // Object returns an asset as a cache object: its key holds the URL (without
