@@ -23,6 +23,10 @@ const (
 	// (glibc's BUFSIZ, or st_blksize when smaller), so its last buffer of a
 	// tile reaches into the next.
 	tileSlack = 8 << 10
+	// tileGap is how far into the bytes between two tiles an offset is
+	// still next to the first: GDAL writes a 4-byte leader before and a
+	// 4-byte trailer after each tile.
+	tileGap = 8
 	// firstRowTiles is how many tiles the first read of a row of tiles
 	// fetches, that one included (and how many of the row below it
 	// prefetches): a window a few tiles wide is then one request per row.
@@ -62,7 +66,9 @@ type Tiling interface {
 // A read that starts within 4 MiB of the furthest end read so far (either
 // side: a large read arrives as parallel 1 MiB pieces in any order)
 // continues a streak. Once a streak from offset 0 has read 256 KiB with no
-// byte skipped, or any streak has read Options.ReadAheadStart bytes (bytes
+// byte skipped (and, in a tiled object, reached past the first image's
+// first tile: GDAL reads the header and then the smallest overview, one
+// tile right after it, with no gap either), or any streak has read Options.ReadAheadStart bytes (bytes
 // read, not spanned: a reader skipping forward through a file reads little),
 // the Reader prefetches a window past the streak's end:
 // Options.ReadAheadFirst first, doubling
@@ -119,8 +125,9 @@ type Reader struct {
 	pending []prefetch // chunks waiting for a slot, in offset order
 	running int        // chunks of this reader whose fetches are in flight
 
-	tiling Tiling  // nil until known, or when the object is not tiled
-	row    tileRow // the row of tiles being read
+	tiling        Tiling  // nil until known, or when the object is not tiled
+	firstTilesEnd int64   // end of the file's first tile, and its mask's; 0: not computed, -1: none
+	row           tileRow // the row of tiles being read
 }
 
 // tileRow is a row of tiles being read by a Reader.
@@ -233,13 +240,46 @@ func (r *Reader) advance(off, end int64) (mode planMode, fetchEnd int64, specs [
 	r.read += end - off
 	r.lastEnd = max(r.lastEnd, end)
 	gapless := r.read >= r.lastEnd-r.start
-	if (r.start == 0 && gapless && r.read >= wholeFileStart) || r.read >= c.minStreak {
+	if (r.start == 0 && gapless && r.read >= wholeFileStart && !r.headerAndFirstTile()) || r.read >= c.minStreak {
 		r.window = c.firstWindow
 		r.next = r.lastEnd / c.blockSize * c.blockSize
 		r.schedule(r.window)
 		return streaming, end, nil
 	}
 	return foreground, fetchEnd, specs
+}
+
+// headerAndFirstTile reports whether a streak from offset 0 has read no
+// further than the first tile of the file (and its mask's tile, and what a
+// buffered reader reads past them). That is a COG reader, not a copy: GDAL
+// stores the smallest overview right after the header, as one tile, and a
+// thumbnail reads the header and then that tile whole, gapless from byte 0
+// and often more than 256 KiB. r.mu must be held.
+func (r *Reader) headerAndFirstTile() bool {
+	if r.tiling == nil {
+		return false
+	}
+	if r.firstTilesEnd == 0 {
+		r.firstTilesEnd = -1
+		var first Tile
+		for img := 0; ; img++ {
+			t, ok := r.tiling.Tile(img, 0, 0)
+			if !ok {
+				break
+			}
+			if first.End == 0 || t.Start < first.Start {
+				first = t
+			}
+		}
+		if first.End > 0 {
+			r.firstTilesEnd = first.End
+			// GDAL writes a mask's tile right after its image's tile.
+			if m, ok := r.tiling.TileAt(first.End + tileGap); ok && m.Image != first.Image && m.Start >= first.End {
+				r.firstTilesEnd = m.End
+			}
+		}
+	}
+	return r.lastEnd <= r.firstTilesEnd+tileSlack
 }
 
 // stream moves the read-ahead window on. r.mu must be held.

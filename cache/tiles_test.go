@@ -363,3 +363,48 @@ func TestReaderTilesPointReadsAcrossObjects(t *testing.T) {
 		t.Errorf("after a window: %d bytes for a tile of %d, want neighbours fetched", fetched, tileSize(0, 5, 3))
 	}
 }
+
+// TestReaderTilesFromStart: a streak from byte 0 through a tiled object is a
+// copy (read-ahead) only once it has read past the first tile: GDAL reads
+// the header and then the smallest overview, the tile right after it, also
+// gapless from byte 0 and more than 256 KiB.
+func TestReaderTilesFromStart(t *testing.T) {
+	checkNoLeak(t)
+	g := newGrid([2]int{8, 8}, [2]int{4, 4}, [2]int{2, 2}, [2]int{1, 1})
+	first, _ := g.Tile(3, 0, 0) // the first tile in the file
+	for _, tc := range []struct {
+		name      string
+		read      func(s *stdio)
+		readAhead bool
+	}{
+		{"thumbnail: header, then the first tile", func(s *stdio) {
+			s.read(0, 16<<10)
+			s.readTiles(g, 3, 0, 0, 0, 0)
+		}, false},
+		{"cp: 1 MiB reads from byte 0", func(s *stdio) {
+			for off := int64(0); off < 4<<20; off += 1 << 20 {
+				s.pread(off, 1<<20)
+			}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tiledCache(t, g)
+			src := &rampSource{seed: 23, size: g.size}
+			r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
+			defer r.Close()
+			s := &stdio{r: r, t: t, src: src}
+			tc.read(s)
+			waitFor(t, "fetches to end", c.idle)
+			var fetched int64
+			for _, sp := range src.Calls() {
+				fetched = max(fetched, sp.End)
+			}
+			t.Logf("requests %v", src.Calls())
+			const window = 16 << 20 // the default first read-ahead window
+			if got := fetched >= window; got != tc.readAhead {
+				t.Errorf("fetched up to %d (first tile ends at %d): read-ahead %v, want %v; requests %v",
+					fetched, first.End, got, tc.readAhead, src.Calls())
+			}
+		})
+	}
+}
