@@ -180,7 +180,7 @@ func (b *bench) oneRun(ctx context.Context) error {
 		return err
 	}
 	if b.rclone != "" {
-		rc := func(ctx context.Context) (*mounted, error) { return b.mountRclone(ctx, b.rclone) }
+		rc := func(ctx context.Context) (*mounted, error) { return b.mountRclone(ctx, b.rclone, b.srv.shapedDir) }
 		if err := b.mountRows(ctx, "rclone", rc); err != nil {
 			if ctx.Err() != nil {
 				return err
@@ -189,7 +189,7 @@ func (b *bench) oneRun(ctx context.Context) error {
 			b.rclone = ""
 		}
 	}
-	// Unshaped loopback: cold cp through stacfs and one curl stream.
+	// Unshaped loopback: cold cp through stacfs, one curl stream and rclone.
 	m, err := b.mountStacfs(ctx, loopbackColl)
 	if err != nil {
 		return err
@@ -203,6 +203,29 @@ func (b *bench) oneRun(ctx context.Context) error {
 	}
 	_, err = b.measure(ctx, rowCpLoopback, "baseline", nil,
 		[]string{"curl", "-sS", "-f", "-o", b.out("curl.tif"), b.srv.loopbackURL}, nil)
+	if err != nil || b.rclone == "" {
+		return err
+	}
+	if err := b.rcloneLoopback(ctx); err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		b.notes = append(b.notes, fmt.Sprintf("rclone failed on loopback in run %d, its rows stop there: %v", b.run, firstLine(err)))
+		b.rclone = ""
+	}
+	return nil
+}
+
+// rcloneLoopback measures the cold unshaped copy through rclone.
+func (b *bench) rcloneLoopback(ctx context.Context) error {
+	m, err := b.mountRclone(ctx, b.rclone, b.srv.loopbackDir)
+	if err != nil {
+		return fmt.Errorf("rclone mount: %w", err)
+	}
+	_, err = b.measure(ctx, rowCpLoopback, "rclone", m, []string{"cp", m.file, b.out("cp.tif")}, nil)
+	if e := m.stop(); err == nil && e != nil {
+		err = fmt.Errorf("rclone: %v\n%s", e, m.stderr)
+	}
 	return err
 }
 
@@ -351,7 +374,7 @@ func (b *bench) probeRclone(ctx context.Context) string {
 	}
 	var errs []string
 	for _, sub := range []string{"mount", "mount2"} {
-		m, err := b.mountRclone(ctx, sub)
+		m, err := b.mountRclone(ctx, sub, b.srv.shapedDir)
 		if err == nil {
 			_ = m.stop()
 			return sub

@@ -77,9 +77,9 @@ func (b *bench) mountStacfs(ctx context.Context, coll string) (*mounted, error) 
 	return startMount(ctx, cmd, tmp, dir, file)
 }
 
-// mountRclone mounts the COG's folder with rclone's http backend (no VFS cache, the
-// default), through the proxy.
-func (b *bench) mountRclone(ctx context.Context, sub string) (*mounted, error) {
+// mountRclone mounts the COG's folder at dirURL (through the proxy or straight)
+// with rclone's http backend (no VFS cache, the default).
+func (b *bench) mountRclone(ctx context.Context, sub, dirURL string) (*mounted, error) {
 	tmp, err := os.MkdirTemp("", "stacfs-bench-rclone-")
 	if err != nil {
 		return nil, err
@@ -94,7 +94,7 @@ func (b *bench) mountRclone(ctx context.Context, sub string) (*mounted, error) {
 		os.RemoveAll(tmp)
 		return nil, err
 	}
-	cmd := exec.Command("rclone", sub, ":http:", dir, "--http-url", b.srv.shapedDir,
+	cmd := exec.Command("rclone", sub, ":http:", dir, "--http-url", dirURL,
 		"--read-only", "--config", cfg, "--log-level", "ERROR")
 	cmd.Env = append(cleanEnv(), "HOME="+tmp)
 	return startMount(ctx, cmd, tmp, dir, filepath.Join(dir, assetName))

@@ -395,7 +395,8 @@ const docTemplate = "# Performance\n\n" +
 	"  `GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR`, a new process each time, so always cold) for\n" +
 	"  the GDAL rows; `curl -o FILE URL` (one stream) for the copy rows. For comparison,\n" +
 	"  `rclone mount --read-only :http: --http-url <folder URL>` (default VFS settings, no\n" +
-	"  cache) on the same proxied folder, when rclone is installed and can mount.\n" +
+	"  cache) on the same folder (proxied, or straight for the loopback row), when rclone\n" +
+	"  is installed and can mount.\n" +
 	"- **Cold** means a fresh mount (a new stacfs or rclone process; unmounting also drops\n" +
 	"  the kernel's page cache of the file) and a new client process. **Warm** rows run the\n" +
 	"  same client again, as a new process, on the same mount.\n" +

@@ -43,6 +43,7 @@ type servers struct {
 	shapedURL   string // the COG through the proxy
 	loopbackURL string // the COG straight from the asset server
 	shapedDir   string // the folder of the COG through the proxy (for rclone's http backend)
+	loopbackDir string // the folder of the COG straight from the asset server
 	size        int64
 }
 
@@ -79,6 +80,7 @@ func startServers(cog []byte) (*servers, error) {
 	s.shapedURL = proxyBase + assetPath
 	s.shapedDir = proxyBase + assetDir
 	s.loopbackURL = s.assets.URL + assetPath
+	s.loopbackDir = s.assets.URL + assetDir
 
 	s.stac = fakestac.New(fakestac.Options{})
 	bbox := []float64{4.32, 51.33, 5.89, 52.34}
