@@ -35,6 +35,9 @@ type bench struct {
 }
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == floorFSCommand {
+		os.Exit(runFloorFS(os.Args[2], os.Args[3]))
+	}
 	os.Exit(mainErr())
 }
 
@@ -189,7 +192,8 @@ func (b *bench) oneRun(ctx context.Context) error {
 			b.rclone = ""
 		}
 	}
-	// Unshaped loopback: cold cp through stacfs, one curl stream and rclone.
+	// Unshaped loopback: cold cp through stacfs, one curl stream, the FUSE
+	// floor and rclone.
 	m, err := b.mountStacfs(ctx, loopbackColl)
 	if err != nil {
 		return err
@@ -203,6 +207,16 @@ func (b *bench) oneRun(ctx context.Context) error {
 	}
 	_, err = b.measure(ctx, rowCpLoopback, "baseline", nil,
 		[]string{"curl", "-sS", "-f", "-o", b.out("curl.tif"), b.srv.loopbackURL}, nil)
+	if err != nil {
+		return err
+	}
+	if m, err = b.mountFloor(ctx); err != nil {
+		return fmt.Errorf("loopback-fs mount: %w", err)
+	}
+	_, err = b.measure(ctx, rowCpLoopback, "fuse", m, []string{"cp", m.file, b.out("cp.tif")}, nil)
+	if e := m.stop(); err == nil && e != nil {
+		err = fmt.Errorf("loopback-fs: %v\n%s", e, m.stderr)
+	}
 	if err != nil || b.rclone == "" {
 		return err
 	}

@@ -99,6 +99,8 @@ func clientLabel(row, client string) string {
 		return "rclone"
 	case "local":
 		return "local file"
+	case "fuse":
+		return "FUSE floor"
 	}
 	return client
 }
@@ -211,7 +213,7 @@ func (b *bench) table() string {
 			}
 		}
 		first := true
-		for _, client := range []string{"stacfs", "baseline", "rclone", "local"} {
+		for _, client := range []string{"stacfs", "baseline", "rclone", "local", "fuse"} {
 			if row == rowRSS && client == "baseline" {
 				continue
 			}
@@ -234,7 +236,7 @@ func (b *bench) table() string {
 				cells[2] = fmt.Sprintf("%.3f s", m.wall)
 				cells[3] = fmtNum(m.requests)
 				cells[4] = fmtBytes(int64(m.bytes))
-				if client == "local" {
+				if client == "local" || client == "fuse" {
 					cells[5], cells[6], cells[7] = "floor", "", ""
 				} else if client == "baseline" || !bok {
 					cells[5], cells[6], cells[7] = "baseline", "", ""
@@ -416,7 +418,11 @@ const docTemplate = "# Performance\n\n" +
 	"comparison. Peak RSS is `VmHWM` of the mount process after the cold copy.\n" +
 	"**local file** rows run the same client on the COG on local disk (in the page cache):\n" +
 	"the floor of the warm rows, mostly process start-up (Debian's GDAL loads over a hundred\n" +
-	"shared libraries), which no file system can go below. The unshaped loopback copy is\n" +
+	"shared libraries), which no file system can go below. The **FUSE floor** row of the\n" +
+	"loopback copy is `cp` from go-fuse's own loopback file system (`fs.NewLoopbackRoot`,\n" +
+	"stacfs' kernel settings, a new process and mount each run) over the folder of the local\n" +
+	"COG: a FUSE file system that already has the data and only passes it on, which is\n" +
+	"what any FUSE file system costs here before it fetches a byte. The unshaped loopback copy is\n" +
 	"CPU-bound on the 2 cores it shares with the server and `cp`: stacfs receives every\n" +
 	"byte, stores it (the warm copy makes no request, so the cache keeps the file) and hands\n" +
 	"it to the kernel, where curl receives and writes. The `cp` rows also pay for their\n" +
