@@ -136,6 +136,18 @@ func tiledCache(t *testing.T, g *grid) *Cache {
 	return c
 }
 
+// tiledReader returns a cache with the tile layout g, the source of one
+// object "cog" laid out like g (bytes from seed), and a stdio reader on a
+// handle of it, closed when the test ends.
+func tiledReader(t *testing.T, g *grid, seed int) (*Cache, *rampSource, *stdio) {
+	t.Helper()
+	c := tiledCache(t, g)
+	src := &rampSource{seed: seed, size: g.size}
+	r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
+	t.Cleanup(r.Close)
+	return c, src, &stdio{r: r, t: t, src: src}
+}
+
 // TestReaderTiles: with a tile layout, a window read through C stdio is
 // fetched in whole tiles and predicted rows, in about as many requests as
 // GDAL's /vsicurl/ makes (one per row), with few bytes beyond the tiles.
@@ -165,11 +177,7 @@ func TestReaderTiles(t *testing.T) {
 		{"one tile", 0, 6, 6, 6, 6, 2, 3, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := tiledCache(t, g)
-			src := &rampSource{seed: 9, size: g.size}
-			r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
-			defer r.Close()
-			s := &stdio{r: r, t: t, src: src}
+			c, src, s := tiledReader(t, g, 9)
 			read := s.readTiles(g, tc.img, tc.c0, tc.c1, tc.r0, tc.r1)
 			waitFor(t, "fetches to end", c.idle)
 			calls := src.Calls()
@@ -201,12 +209,9 @@ func TestReaderTiles(t *testing.T) {
 func TestReaderTilesFirstRowAhead(t *testing.T) {
 	checkNoLeak(t)
 	g := newGrid([2]int{8, 8})
-	c := tiledCache(t, g)
-	src := &rampSource{seed: 19, size: g.size}
-	r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
-	defer r.Close()
+	c, src, s := tiledReader(t, g, 19)
 	first, _ := g.Tile(0, 2, 3)
-	(&stdio{r: r, t: t, src: src}).read(first.Start, first.Start+1) // the read that starts the row
+	s.read(first.Start, first.Start+1) // the read that starts the row
 	waitFor(t, "fetches to end", c.idle)
 	covered := func(tl Tile) bool {
 		for _, sp := range src.Calls() {
@@ -234,11 +239,7 @@ func TestReaderTilesFirstRowAhead(t *testing.T) {
 func TestReaderTilesWiderRow(t *testing.T) {
 	checkNoLeak(t)
 	g := newGrid([2]int{8, 8})
-	c := tiledCache(t, g)
-	src := &rampSource{seed: 11, size: g.size}
-	r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
-	defer r.Close()
-	s := &stdio{r: r, t: t, src: src}
+	c, src, s := tiledReader(t, g, 11)
 	s.readTiles(g, 0, 1, 2, 0, 0) // a row of two
 	s.readTiles(g, 0, 1, 5, 1, 1) // then one of five
 	waitFor(t, "fetches to end", c.idle)
@@ -388,11 +389,7 @@ func TestReaderTilesFromStart(t *testing.T) {
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := tiledCache(t, g)
-			src := &rampSource{seed: 23, size: g.size}
-			r := c.NewReader(Object{Key: "cog", Size: g.size, Src: src})
-			defer r.Close()
-			s := &stdio{r: r, t: t, src: src}
+			c, src, s := tiledReader(t, g, 23)
 			tc.read(s)
 			waitFor(t, "fetches to end", c.idle)
 			var fetched int64
