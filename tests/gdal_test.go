@@ -3,7 +3,9 @@ package tests
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -79,6 +81,20 @@ func withoutPaths(s, path string) string {
 
 var checksumRe = regexp.MustCompile(`Checksum=\d+`)
 
+// readLayout reads the local COG at path and its tile layout.
+func readLayout(t *testing.T, path string) ([]byte, *cog.Layout) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout, err := cog.Parse(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, layout
+}
+
 func TestGDAL(t *testing.T) {
 	requireTool(t, "gdalinfo", "gdal_translate")
 	mounted, local, _ := demoCOG(t)
@@ -130,14 +146,7 @@ func TestGDAL(t *testing.T) {
 func TestGDALWindowFetchesTiles(t *testing.T) {
 	requireTool(t, "gdal_translate")
 	mounted, local, srv := demoCOG(t)
-	data, err := os.ReadFile(local)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layout, err := cog.Parse(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, layout := readLayout(t, local)
 	// The window below covers columns 1-3 and rows 0-2 of 256 px tiles.
 	var need, tile int64
 	for r := 0; r <= 2; r++ {
@@ -209,4 +218,78 @@ func waitQuiet(t *testing.T, srv *fakestac.Server, path string) {
 			last, since = n, time.Now()
 		}
 	}
+}
+
+// TestGDALThumbnailOfFirstTile: a thumbnail that reads a COG's smallest
+// overview, stored as one tile right after the header and read gapless from
+// byte 0, fetches that tile, not a copy's read-ahead. The COG is 2048x2048
+// UInt16 noise (DEFLATE, 512 px tiles), made here with GDAL, so that its
+// 512 px overview is one tile of more than 256 KiB.
+func TestGDALThumbnailOfFirstTile(t *testing.T) {
+	requireTool(t, "gdal_translate")
+	const size = 2048
+	dir := t.TempDir()
+	noise := make([]byte, size*size*2)
+	rng := rand.New(rand.NewChaCha8([32]byte{7}))
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	rawPath := filepath.Join(dir, "noise.raw")
+	if err := os.WriteFile(rawPath, noise, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vrt := fmt.Sprintf(`<VRTDataset rasterXSize="%[1]d" rasterYSize="%[1]d">
+  <VRTRasterBand dataType="UInt16" band="1" subClass="VRTRawRasterBand">
+    <SourceFilename relativetoVRT="1">noise.raw</SourceFilename>
+    <ImageOffset>0</ImageOffset><PixelOffset>2</PixelOffset><LineOffset>%[2]d</LineOffset>
+    <ByteOrder>LSB</ByteOrder>
+  </VRTRasterBand>
+</VRTDataset>`, size, 2*size)
+	vrtPath := filepath.Join(dir, "noise.vrt")
+	if err := os.WriteFile(vrtPath, []byte(vrt), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cogPath := filepath.Join(dir, "noise.tif")
+	run(t, "gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "BLOCKSIZE=512", vrtPath, cogPath)
+	data, layout := readLayout(t, cogPath)
+	var first cog.Tile
+	for img := range layout.Images() {
+		if tl, ok := layout.Tile(img, 0, 0); ok && (first.End == 0 || tl.Start < first.Start) {
+			first = tl
+		}
+	}
+	if first.End < 256<<10 || first.Image == 0 {
+		t.Fatalf("the COG's first tile is image %d, ends at %d: want an overview past 256 KiB", first.Image, first.End)
+	}
+
+	srv := fakestac.New(fakestac.Options{})
+	t.Cleanup(srv.Close)
+	srv.AddCollection(fakestac.Collection{ID: "S2", Start: *ts("2024-01-01T00:00:00Z")})
+	const path = "/data/noise/B04.tif"
+	srv.AddItem(fakestac.Item{ID: "noise", Collection: "S2", Datetime: ts("2024-01-02T10:00:00Z"),
+		Assets: map[string]fakestac.Asset{"B04": {Path: path, Content: data, FileSize: true}}})
+	m := startMount(t, configFor(srv, ""))
+	file := filepath.Join(m.Dir, "S2/2024/01/02/noise/B04.tif")
+	if _, err := os.Stat(file); err != nil {
+		t.Fatal(err)
+	}
+	before := srv.BytesServed(path)
+	out := filepath.Join(dir, "thumb.tif")
+	run(t, "gdal_translate", "-q", "-outsize", "512", "512", file, out)
+	waitQuiet(t, srv, path)
+	got := srv.BytesServed(path) - before
+	// The header and the tile, rounded out to blocks, and a buffer past it.
+	if limit := first.End + 64<<10; got > limit {
+		t.Errorf("a thumbnail of the first tile (%d bytes from byte 0) fetched %d bytes, want at most %d (file %d)",
+			first.End, got, limit, len(data))
+	}
+	// And it is the right picture.
+	want := filepath.Join(dir, "want.tif")
+	run(t, "gdal_translate", "-q", "-outsize", "512", "512", cogPath, want)
+	ca := checksumRe.FindAllString(run(t, "gdalinfo", "-checksum", out), -1)
+	cb := checksumRe.FindAllString(run(t, "gdalinfo", "-checksum", want), -1)
+	if len(ca) == 0 || strings.Join(ca, " ") != strings.Join(cb, " ") {
+		t.Errorf("thumbnail checksums %v, from the local file %v", ca, cb)
+	}
+	t.Logf("thumbnail: %d bytes fetched; first tile ends at %d; file %d", got, first.End, len(data))
 }
