@@ -55,6 +55,8 @@ type Tiling interface {
 	TileAt(off int64) (Tile, bool)
 	// Tile returns the tile at (row, col) of image img.
 	Tile(img, row, col int) (Tile, bool)
+	// First returns the tile stored first in the file.
+	First() (Tile, bool)
 }
 
 // Reader is the per-open-handle view of an object: it plans fetches from
@@ -66,10 +68,11 @@ type Tiling interface {
 // A read that starts within 4 MiB of the furthest end read so far (either
 // side: a large read arrives as parallel 1 MiB pieces in any order)
 // continues a streak. Once a streak from offset 0 has read 256 KiB with no
-// byte skipped (and, in a tiled object, reached past the first image's
-// first tile: GDAL reads the header and then the smallest overview, one
-// tile right after it, with no gap either), or any streak has read Options.ReadAheadStart bytes (bytes
-// read, not spanned: a reader skipping forward through a file reads little),
+// byte skipped (and, in a tiled object, gone past the file's first tile and
+// its mask's: GDAL reads the header and then the smallest overview, one
+// tile right after it, with no gap either), or any streak has read
+// Options.ReadAheadStart bytes (bytes read, not spanned: a reader skipping
+// forward through a file reads little),
 // the Reader prefetches a window past the streak's end:
 // Options.ReadAheadFirst first, doubling
 // each time the reader crosses into the second half of the last window, up
@@ -125,9 +128,8 @@ type Reader struct {
 	pending []prefetch // chunks waiting for a slot, in offset order
 	running int        // chunks of this reader whose fetches are in flight
 
-	tiling        Tiling  // nil until known, or when the object is not tiled
-	firstTilesEnd int64   // end of the file's first tile, and its mask's; 0: not computed, -1: none
-	row           tileRow // the row of tiles being read
+	tiling Tiling  // nil until known, or when the object is not tiled
+	row    tileRow // the row of tiles being read
 }
 
 // tileRow is a row of tiles being read by a Reader.
@@ -259,27 +261,16 @@ func (r *Reader) headerAndFirstTile() bool {
 	if r.tiling == nil {
 		return false
 	}
-	if r.firstTilesEnd == 0 {
-		r.firstTilesEnd = -1
-		var first Tile
-		for img := 0; ; img++ {
-			t, ok := r.tiling.Tile(img, 0, 0)
-			if !ok {
-				break
-			}
-			if first.End == 0 || t.Start < first.Start {
-				first = t
-			}
-		}
-		if first.End > 0 {
-			r.firstTilesEnd = first.End
-			// GDAL writes a mask's tile right after its image's tile.
-			if m, ok := r.tiling.TileAt(first.End + tileGap); ok && m.Image != first.Image && m.Start >= first.End {
-				r.firstTilesEnd = m.End
-			}
-		}
+	first, ok := r.tiling.First()
+	if !ok {
+		return false
 	}
-	return r.lastEnd <= r.firstTilesEnd+tileSlack
+	end := first.End
+	// GDAL writes a mask's tile right after its image's tile.
+	if m, ok := r.tiling.TileAt(first.End + tileGap); ok && m.Image != first.Image && m.Start >= first.End {
+		end = m.End
+	}
+	return r.lastEnd <= end+tileSlack
 }
 
 // stream moves the read-ahead window on. r.mu must be held.

@@ -54,6 +54,13 @@ func (g *grid) TileAt(off int64) (Tile, bool) {
 	return g.byOff[i], true
 }
 
+func (g *grid) First() (Tile, bool) {
+	if len(g.byOff) == 0 {
+		return Tile{}, false
+	}
+	return g.byOff[0], true
+}
+
 func (g *grid) Tile(img, row, col int) (Tile, bool) {
 	if img < 0 || img >= len(g.tiles) || row < 0 || row >= g.down[img] || col < 0 || col >= g.across[img] {
 		return Tile{}, false

@@ -143,6 +143,15 @@ func (l *Layout) Images() int { return len(l.images) }
 // Tiles returns the number of non-empty tiles of all images.
 func (l *Layout) Tiles() int { return len(l.byOff) }
 
+// First returns the tile stored first in the file (in a COG, the smallest
+// overview's), false when no tile has bytes.
+func (l *Layout) First() (Tile, bool) {
+	if len(l.byOff) == 0 {
+		return Tile{}, false
+	}
+	return l.byOff[0], true
+}
+
 // TileAt returns the tile whose bytes hold offset off, or, when off falls in
 // the few bytes between two tiles (GDAL writes a 4-byte leader before and a
 // 4-byte trailer after each tile), the tile before them.

@@ -68,6 +68,15 @@ func TestParseMatchesGDAL(t *testing.T) {
 					}
 				}
 			}
+			lowest := want[0]
+			for _, g := range want {
+				if g.Start < lowest.Start {
+					lowest = g
+				}
+			}
+			if first, ok := l.First(); !ok || first.Start != lowest.Start || first.Image != lowest.Image {
+				t.Errorf("First() = %+v %v, want the tile at %d (image %d)", first, ok, lowest.Start, lowest.Image)
+			}
 			if _, ok := l.TileAt(0); ok {
 				t.Error("TileAt(0) (the header) found a tile")
 			}

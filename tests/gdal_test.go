@@ -252,13 +252,8 @@ func TestGDALThumbnailOfFirstTile(t *testing.T) {
 	cogPath := filepath.Join(dir, "noise.tif")
 	run(t, "gdal_translate", "-q", "-of", "COG", "-co", "COMPRESS=DEFLATE", "-co", "BLOCKSIZE=512", vrtPath, cogPath)
 	data, layout := readLayout(t, cogPath)
-	var first cog.Tile
-	for img := range layout.Images() {
-		if tl, ok := layout.Tile(img, 0, 0); ok && (first.End == 0 || tl.Start < first.Start) {
-			first = tl
-		}
-	}
-	if first.End < 256<<10 || first.Image == 0 {
+	first, ok := layout.First()
+	if !ok || first.End < 256<<10 || first.Image == 0 {
 		t.Fatalf("the COG's first tile is image %d, ends at %d: want an overview past 256 KiB", first.Image, first.End)
 	}
 

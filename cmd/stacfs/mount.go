@@ -289,3 +289,8 @@ func (c cogLayout) Tile(img, row, col int) (cache.Tile, bool) {
 	t, ok := c.l.Tile(img, row, col)
 	return cache.Tile(t), ok
 }
+
+func (c cogLayout) First() (cache.Tile, bool) {
+	t, ok := c.l.First()
+	return cache.Tile(t), ok
+}
