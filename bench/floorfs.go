@@ -58,13 +58,8 @@ func (b *bench) mountFloor(ctx context.Context) (*mounted, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "stacfs-bench-floor-")
+	tmp, dir, _, err := mountDirs("stacfs-bench-floor-", "", "")
 	if err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(tmp, "mnt")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		os.RemoveAll(tmp)
 		return nil, err
 	}
 	cmd := exec.Command(self, floorFSCommand, filepath.Dir(b.cogPath), dir)

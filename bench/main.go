@@ -184,63 +184,49 @@ func (b *bench) oneRun(ctx context.Context) error {
 	}
 	if b.rclone != "" {
 		rc := func(ctx context.Context) (*mounted, error) { return b.mountRclone(ctx, b.rclone, b.srv.shapedDir) }
-		if err := b.mountRows(ctx, "rclone", rc); err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			b.notes = append(b.notes, fmt.Sprintf("rclone failed in run %d, its rows stop there: %v", b.run, firstLine(err)))
-			b.rclone = ""
+		if err := b.rcloneFailed(ctx, b.mountRows(ctx, "rclone", rc)); err != nil {
+			return err
 		}
 	}
 	// Unshaped loopback: cold cp through stacfs, one curl stream, the FUSE
 	// floor and rclone.
-	m, err := b.mountStacfs(ctx, loopbackColl)
-	if err != nil {
+	loopback := func(ctx context.Context) (*mounted, error) { return b.mountStacfs(ctx, loopbackColl) }
+	if err := b.copyThrough(ctx, rowCpLoopback, "stacfs", loopback); err != nil {
 		return err
 	}
-	_, err = b.measure(ctx, rowCpLoopback, "stacfs", m, []string{"cp", m.file, b.out("cp.tif")}, nil)
-	if e := m.stop(); err == nil && e != nil {
-		err = fmt.Errorf("stacfs: %v\n%s", e, m.stderr)
-	}
-	if err != nil {
+	if _, err := b.measure(ctx, rowCpLoopback, "baseline", nil,
+		[]string{"curl", "-sS", "-f", "-o", b.out("curl.tif"), b.srv.loopbackURL}, nil); err != nil {
 		return err
 	}
-	_, err = b.measure(ctx, rowCpLoopback, "baseline", nil,
-		[]string{"curl", "-sS", "-f", "-o", b.out("curl.tif"), b.srv.loopbackURL}, nil)
-	if err != nil {
+	if err := b.copyThrough(ctx, rowCpLoopback, "fuse", b.mountFloor); err != nil || b.rclone == "" {
 		return err
 	}
-	if m, err = b.mountFloor(ctx); err != nil {
-		return fmt.Errorf("loopback-fs mount: %w", err)
-	}
-	_, err = b.measure(ctx, rowCpLoopback, "fuse", m, []string{"cp", m.file, b.out("cp.tif")}, nil)
-	if e := m.stop(); err == nil && e != nil {
-		err = fmt.Errorf("loopback-fs: %v\n%s", e, m.stderr)
-	}
-	if err != nil || b.rclone == "" {
-		return err
-	}
-	if err := b.rcloneLoopback(ctx); err != nil {
-		if ctx.Err() != nil {
-			return err
-		}
-		b.notes = append(b.notes, fmt.Sprintf("rclone failed on loopback in run %d, its rows stop there: %v", b.run, firstLine(err)))
-		b.rclone = ""
-	}
-	return nil
+	rc := func(ctx context.Context) (*mounted, error) { return b.mountRclone(ctx, b.rclone, b.srv.loopbackDir) }
+	return b.rcloneFailed(ctx, b.copyThrough(ctx, rowCpLoopback, "rclone", rc))
 }
 
-// rcloneLoopback measures the cold unshaped copy through rclone.
-func (b *bench) rcloneLoopback(ctx context.Context) error {
-	m, err := b.mountRclone(ctx, b.rclone, b.srv.loopbackDir)
+// copyThrough measures one cold cp of the COG through a fresh mount.
+func (b *bench) copyThrough(ctx context.Context, row, client string, mount func(context.Context) (*mounted, error)) error {
+	m, err := mount(ctx)
 	if err != nil {
-		return fmt.Errorf("rclone mount: %w", err)
+		return fmt.Errorf("%s mount: %w", client, err)
 	}
-	_, err = b.measure(ctx, rowCpLoopback, "rclone", m, []string{"cp", m.file, b.out("cp.tif")}, nil)
+	_, err = b.measure(ctx, row, client, m, []string{"cp", m.file, b.out("cp.tif")}, nil)
 	if e := m.stop(); err == nil && e != nil {
-		err = fmt.Errorf("rclone: %v\n%s", e, m.stderr)
+		err = fmt.Errorf("%s: %v\n%s", client, e, m.stderr)
 	}
 	return err
+}
+
+// rcloneFailed turns an rclone failure into a note and stops rclone's rows
+// (rclone is there for comparison); a cancelled bench still fails.
+func (b *bench) rcloneFailed(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	b.notes = append(b.notes, fmt.Sprintf("rclone failed in run %d, its rows stop there: %v", b.run, firstLine(err)))
+	b.rclone = ""
+	return nil
 }
 
 // mountRows measures the rows of a FUSE client, each cold row on a fresh mount.

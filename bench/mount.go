@@ -56,19 +56,9 @@ func (s *syncBuffer) String() string {
 // mountStacfs mounts the bench catalog with a fresh stacfs process and waits until the
 // COG of collection coll can be stat'ed (metadata comes from the unshaped STAC API).
 func (b *bench) mountStacfs(ctx context.Context, coll string) (*mounted, error) {
-	tmp, err := os.MkdirTemp("", "stacfs-bench-")
-	if err != nil {
-		return nil, err
-	}
-	cfg := filepath.Join(tmp, "config.toml")
 	config := fmt.Sprintf("[cache]\nmemory = %q\n\n[catalogs.%s]\nurl = %q\n", cacheMemory, catalogName, b.srv.stac.STACURL)
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
-	dir := filepath.Join(tmp, "mnt")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		os.RemoveAll(tmp)
+	tmp, dir, cfg, err := mountDirs("stacfs-bench-", "config.toml", config)
+	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(b.stacfsBin, "mount", "--config", cfg, "--catalog", catalogName, dir)
@@ -80,24 +70,33 @@ func (b *bench) mountStacfs(ctx context.Context, coll string) (*mounted, error) 
 // mountRclone mounts the COG's folder at dirURL (through the proxy or straight)
 // with rclone's http backend (no VFS cache, the default).
 func (b *bench) mountRclone(ctx context.Context, sub, dirURL string) (*mounted, error) {
-	tmp, err := os.MkdirTemp("", "stacfs-bench-rclone-")
+	tmp, dir, cfg, err := mountDirs("stacfs-bench-rclone-", "rclone.conf", "")
 	if err != nil {
-		return nil, err
-	}
-	cfg := filepath.Join(tmp, "rclone.conf")
-	if err := os.WriteFile(cfg, nil, 0o600); err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
-	}
-	dir := filepath.Join(tmp, "mnt")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		os.RemoveAll(tmp)
 		return nil, err
 	}
 	cmd := exec.Command("rclone", sub, ":http:", dir, "--http-url", dirURL,
 		"--read-only", "--config", cfg, "--log-level", "ERROR")
 	cmd.Env = append(cleanEnv(), "HOME="+tmp)
 	return startMount(ctx, cmd, tmp, dir, filepath.Join(dir, assetName))
+}
+
+// mountDirs makes a temp folder (named from prefix) holding a mount point
+// "mnt" and, when config is not "", a config file of that name and content.
+// It returns the folder, the mount point and the config file's path.
+func mountDirs(prefix, config, content string) (tmp, dir, cfg string, err error) {
+	if tmp, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", "", err
+	}
+	dir = filepath.Join(tmp, "mnt")
+	if err = os.Mkdir(dir, 0o755); err == nil && config != "" {
+		cfg = filepath.Join(tmp, config)
+		err = os.WriteFile(cfg, []byte(content), 0o600)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", "", "", err
+	}
+	return tmp, dir, cfg, nil
 }
 
 func startMount(ctx context.Context, cmd *exec.Cmd, tmp, dir, file string) (*mounted, error) {
