@@ -147,19 +147,24 @@ func (s *Stream) fetch(ctx context.Context, st Streamer) error {
 	}
 }
 
+// finish ends the download: the size is recorded (onDone) before any
+// reader is woken, so that one that saw the end and stats the file at once
+// gets the real size, not 0.
 func (s *Stream) finish(err error) {
+	if err == nil && s.onDone != nil {
+		s.mu.Lock()
+		n := s.n
+		s.mu.Unlock()
+		s.onDone(n) // takes the catalog's lock: not under s.mu (OpenStream takes them the other way round)
+	}
 	s.mu.Lock()
 	if err == nil {
 		s.done = true
 	} else {
 		s.err = err
 	}
-	n := s.n
 	s.cond.Broadcast()
 	s.mu.Unlock()
-	if err == nil && s.onDone != nil {
-		s.onDone(n)
-	}
 }
 
 // ReadAt waits until the bytes at [off, off+len(p)) are spooled (or the
