@@ -79,9 +79,9 @@ func (a *assetFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.
 	start := time.Now()
 	defer func() { a.fs.observe("getattr", start, errno) }()
 	errno = a.fill(ctx, &out.Attr)
-	if errno == 0 && a.volatile(ctx) {
-		out.SetTimeout(0)
-	}
+	if errno == 0 && !a.volatile(ctx) {
+		out.SetTimeout(a.fs.o.EntryTimeout)
+	} // else 0: asked again at every stat until the size is known
 	return errno
 }
 
@@ -214,6 +214,7 @@ var _ interface {
 // jsonFile is a document held in memory (item.json, collection.json).
 type jsonFile struct {
 	fusefs.Inode
+	fs    *FS
 	data  []byte
 	path  string
 	mtime time.Time
@@ -238,6 +239,7 @@ func (j *jsonFile) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
 
 // Getattr implements fusefs.NodeGetattrer.
 func (j *jsonFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.SetTimeout(j.fs.o.EntryTimeout)
 	return j.fill(ctx, &out.Attr)
 }
 

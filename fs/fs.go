@@ -135,8 +135,11 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 			Debug:             f.o.Debug,
 			AllowOther:        f.o.AllowOther,
 		},
-		EntryTimeout:    &f.o.EntryTimeout,
-		AttrTimeout:     &f.o.EntryTimeout,
+		EntryTimeout: &f.o.EntryTimeout,
+		// No AttrTimeout: go-fuse would put it in place of every zero
+		// attribute timeout, and the size of a file that is not known
+		// yet must be asked again at every stat (zero). Each node sets
+		// its own (attrTimeout).
 		NegativeTimeout: &f.o.NegativeTimeout,
 		UID:             uint32(os.Getuid()),
 		GID:             uint32(os.Getgid()),
@@ -234,6 +237,7 @@ func (d *dir) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
 
 // Getattr implements fusefs.NodeGetattrer.
 func (d *dir) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.SetTimeout(d.fs.o.EntryTimeout)
 	return d.fill(ctx, &out.Attr)
 }
 
@@ -271,12 +275,13 @@ func (d *dir) lookup(ctx context.Context, name string, out *fuse.EntryOut, cheap
 	if errno := c.node.fill(ctx, &out.Attr); errno != 0 {
 		return nil, errno
 	}
+	out.SetAttrTimeout(d.fs.o.EntryTimeout)
 	if c.timeout > 0 {
 		out.SetEntryTimeout(c.timeout)
 		out.SetAttrTimeout(c.timeout)
 	}
 	if v, ok := c.node.(interface{ volatile(context.Context) bool }); ok && v.volatile(ctx) {
-		out.SetAttrTimeout(0)
+		out.SetAttrTimeout(0) // passed on as 0: the mount has no default attribute timeout
 	}
 	return d.NewInode(ctx, c.node, fusefs.StableAttr{Mode: c.node.mode(), Ino: ino(p)}), 0
 }

@@ -127,7 +127,7 @@ func (d dateDir) list(ctx context.Context) ([]child, error) {
 			mt = d.fs.mounted
 		}
 		p := join(d.path, collectionJSON)
-		kids = append(kids, child{name: collectionJSON, node: &jsonFile{data: d.col.Raw, path: p, mtime: mt}})
+		kids = append(kids, child{name: collectionJSON, node: &jsonFile{fs: d.fs, data: d.col.Raw, path: p, mtime: mt}})
 		sortChildren(kids)
 	}
 	return kids, nil
@@ -175,7 +175,7 @@ func (d itemDir) list(context.Context) ([]child, error) {
 		case c.Asset != nil:
 			nd = &assetFile{fs: d.fs, cat: d.cat, item: d.item, asset: c.Asset, path: p, mtime: d.item.Time}
 		default:
-			nd = &jsonFile{data: c.JSON, path: p, mtime: d.item.Time}
+			nd = &jsonFile{fs: d.fs, data: c.JSON, path: p, mtime: d.item.Time}
 		}
 		kids = append(kids, child{c.Name, nd, d.fs.o.ItemTimeout})
 	}
