@@ -138,8 +138,8 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 		EntryTimeout: &f.o.EntryTimeout,
 		// No AttrTimeout: go-fuse would put it in place of every zero
 		// attribute timeout, and the size of a file that is not known
-		// yet must be asked again at every stat (zero). Each node sets
-		// its own (attrTimeout).
+		// yet must be asked again at every stat (zero). lookup and each
+		// node's Getattr set theirs.
 		NegativeTimeout: &f.o.NegativeTimeout,
 		UID:             uint32(os.Getuid()),
 		GID:             uint32(os.Getgid()),
