@@ -104,6 +104,7 @@ func TestCacheArenaGivesMemoryBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkAtEnd(t, c)
 	if c.arena == nil {
 		t.Fatal("no arena")
 	}
@@ -186,6 +187,7 @@ func TestCacheArenaPerBlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkAtEnd(t, c)
 	const size = 4 * budget
 	obj := Object{Key: "k", Size: size, Src: &rampSource{seed: 6, size: size}}
 	p := make([]byte, size)

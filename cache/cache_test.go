@@ -152,6 +152,7 @@ func newCache(t testing.TB, o Options) *Cache {
 	if err != nil {
 		t.Fatalf("New(%+v): %v", o, err)
 	}
+	checkAtEnd(t, c)
 	return c
 }
 

@@ -64,9 +64,26 @@ type diskWrite struct {
 	data []byte // immutable, possibly shared with the memory tier
 }
 
-// disk is the disk tier of a Cache. Files are written and evicted only by
-// the writer goroutine (Cache.diskWriter); a reader that finds a file
-// unusable removes it.
+// disk is the disk tier of a Cache (Options.DiskDir). Every block fetched
+// from the network (or primed, or evicted from memory before it reached the
+// disk) is queued to be written to a file of its own, and a block missing
+// from memory is read from its file before the network is asked. Writes are
+// asynchronous, by one goroutine from a bounded queue (a block that finds it
+// full is offered again when evicted from memory); reads are synchronous.
+//
+// A block file is DiskDir/hh/hh/<sha256(Key)>-<index>.blk: a header (magic,
+// key hash, block index, block size, payload length), the payload, and a
+// footer (CRC-32C of the payload, magic), written to a temporary file and
+// renamed. A torn, short or altered file fails the checks when read, is
+// deleted and its block fetched again: it is never served. Files are not
+// fsynced. The index (size and recency of every file) is rebuilt by New from
+// a scan ordered by modification time (a hit refreshes it at most once a
+// minute); files are evicted least recently used first to keep within
+// Options.DiskBytes. A LOCK file held with flock(2) from New until Close
+// keeps two caches out of one directory.
+//
+// Files are written and evicted only by the writer goroutine
+// (Cache.diskWriter); a reader that finds a file unusable removes it.
 type disk struct {
 	// Read only after openDisk.
 	dir    string

@@ -25,6 +25,7 @@ func diskCache(t *testing.T, dir string, o Options) *Cache {
 			t.Errorf("Close: %v", err)
 		}
 	})
+	checkAtEnd(t, c) // before Close, with the files
 	return c
 }
 
@@ -350,6 +351,7 @@ func TestDiskDirLocked(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after Close: %v", err)
 	}
+	checkAtEnd(t, c2)
 	closeCache(t, c2)
 }
 

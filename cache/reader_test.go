@@ -443,6 +443,7 @@ func TestReaderStartsAfterStreak(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkAtEnd(t, c)
 	src := &rampSource{seed: 3, size: size}
 	r := c.NewReader(Object{Key: "k", Size: size, Src: src})
 	defer r.Close()
@@ -497,6 +498,7 @@ func TestReaderWholeFileFromStart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			checkAtEnd(t, c)
 			src := &rampSource{seed: 5, size: size}
 			r := c.NewReader(Object{Key: "k", Size: size, Src: src})
 			defer r.Close()
@@ -554,6 +556,7 @@ func TestProgressServesEarlyBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkAtEnd(t, c)
 	src := &gatedProgress{rampSource: rampSource{seed: 4, size: 1 << 20}, head: 2 * bs, gate: make(chan struct{})}
 	obj := Object{Key: "k", Size: 1 << 20, Src: src}
 	whole := make([]byte, 8*bs)
@@ -611,6 +614,7 @@ func testReadView(t *testing.T, heap bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkAtEnd(t, c)
 	src := &rampSource{seed: 21, size: 1 << 20}
 	obj := Object{Key: "k", Size: 1 << 20, Src: src}
 	r := c.NewReader(obj)
@@ -666,5 +670,40 @@ func testReadView(t *testing.T, heap bool) {
 	release()
 	if s := c.Stats(); s.Bytes > 8*bs {
 		t.Errorf("resident bytes %d over the budget %d", s.Bytes, 8*bs)
+	}
+}
+
+// TestNoReadAhead reads a file through from its start with read-ahead off:
+// the source is asked for exactly the bytes read, nothing past them.
+func TestNoReadAhead(t *testing.T) {
+	const (
+		bs   = 16 << 10
+		size = 4 << 20
+	)
+	c := newCache(t, Options{BlockSize: bs, NoReadAhead: true})
+	src := &rampSource{seed: 9, size: size}
+	r := c.NewReader(Object{Key: "k", Size: size, Src: src})
+	defer r.Close()
+	want := ramp(9, 0, size)
+	const half = size / 2
+	p := make([]byte, 128<<10)
+	for off := int64(0); off < half; off += int64(len(p)) {
+		n, err := r.ReadAt(t.Context(), p, off)
+		if err != nil || !bytes.Equal(p[:n], want[off:off+int64(n)]) {
+			t.Fatalf("ReadAt(%d) = %d, %v or wrong bytes", off, n, err)
+		}
+	}
+	var fetched int64
+	for _, s := range src.Calls() {
+		if s.End > half {
+			t.Errorf("fetch %d-%d past the %d bytes read", s.Off, s.End, half)
+		}
+		fetched += s.End - s.Off
+	}
+	if fetched != half {
+		t.Errorf("fetched %d bytes, read %d", fetched, half)
+	}
+	if st := c.Stats(); st.InFlight != 0 {
+		t.Errorf("%d blocks in flight after the reads", st.InFlight)
 	}
 }

@@ -140,6 +140,7 @@ func tiledCache(t *testing.T, g *grid) *Cache {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkAtEnd(t, c)
 	return c
 }
 
@@ -263,6 +264,7 @@ func TestReaderNoTiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkAtEnd(t, c)
 	const size = 8 << 20
 	src := &rampSource{seed: 1, size: size}
 	r := c.NewReader(Object{Key: "flat", Size: size, Src: src})

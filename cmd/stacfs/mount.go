@@ -79,9 +79,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 	}
 	co := cache.Options{Memory: cfg.memory, BlockSize: int(cfg.blockSize), Logger: log,
 		MaxReadAhead: cfg.readAhead, DiskDir: cfg.Cache.Dir, DiskBytes: cfg.diskBytes, Tiling: cogTiling}
-	if cfg.readAhead == 0 {
-		co.MaxReadAhead, co.ReadAheadParallel = int64(cfg.blockSize), 1 // no more than the block read
-	}
+	co.NoReadAhead = cfg.readAhead == 0
 	bc, err := cache.New(co)
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
