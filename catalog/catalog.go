@@ -117,10 +117,13 @@ type Catalog struct {
 	views []View // set before serving
 }
 
+// DefaultTTL is how long listings and sizes are cached when Options.TTL is 0.
+const DefaultTTL = 5 * time.Minute
+
 // New returns the catalog served by src, with asset bytes from rd.
 func New(src Source, rd Reader, o Options) *Catalog {
 	if o.TTL <= 0 {
-		o.TTL = 5 * time.Minute
+		o.TTL = DefaultTTL
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/remote"
 )
 
 // configCase is a config text and the error it gives ("" when valid).
@@ -68,6 +71,14 @@ type = "none"
 		{"bad header", "[catalogs.a]\nurl = \"https://h/\"\nheaders = { \"bad header\" = \"x\" }\n", `key "catalogs.a.headers"`},
 		{"bad auth", "[catalogs.a]\nurl = \"https://h/\"\n[catalogs.a.auth]\ntype = \"magic\"\n", `key "catalogs.a.auth.type"`},
 		{"syntax", "[catalogs.a\nurl = 1\n", "line 2"},
+		{"bad size names line", "[cache]\n\nmemory = \"lots\"\n[catalogs.a]\nurl = \"https://h/\"\n", `line 3: key "cache.memory": "lots" is not a size`},
+		{"size as bytes", "[cache]\nmemory = 536870912\n[catalogs.a]\nurl = \"https://h/\"\n", ""},
+		{"duration without unit", "[network]\nretry_budget = 30\n[catalogs.a]\nurl = \"https://h/\"\n", `key "network.retry_budget": "30" is not a duration`},
+		{"negative duration", "[network]\nstall_timeout = \"-1s\"\n[catalogs.a]\nurl = \"https://h/\"\n", `key "network.stall_timeout"`},
+		{"zero budget", "[network]\nretry_budget = \"0s\"\n[catalogs.a]\nurl = \"https://h/\"\n", `"network.retry_budget"`},
+		{"disk without dir", "[cache]\ndisk = \"1GiB\"\n[catalogs.a]\nurl = \"https://h/\"\n", `key "cache.disk": set "cache.dir" too`},
+		{"block size range", "[cache]\nblock_size = \"32MiB\"\n[catalogs.a]\nurl = \"https://h/\"\n", `key "cache.block_size": "32MiB" is out of range`},
+		{"size of wrong type", "[cache]\nmemory = [1]\n[catalogs.a]\nurl = \"https://h/\"\n", `"cache.memory"`},
 	}
 	checkConfigCases(t, cases)
 }
@@ -77,12 +88,21 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.memory != 512<<20 || cfg.blockSize != 16<<10 || cfg.metadataTTL != 5*time.Minute {
-		t.Errorf("defaults: %d %d %v", cfg.memory, cfg.blockSize, cfg.metadataTTL)
+	if cfg.Cache.Memory != 512<<20 || cfg.Cache.BlockSize != 16<<10 || cfg.Cache.MetadataTTL.Duration != 5*time.Minute {
+		t.Errorf("defaults: %d %d %v", cfg.Cache.Memory, cfg.Cache.BlockSize, cfg.Cache.MetadataTTL)
+	}
+	want := defaultConfig()
+	if cfg.Cache.ReadAhead != Size(cache.DefaultMaxReadAhead) || cfg.Cache.Disk != Size(cache.DefaultDiskBytes) ||
+		cfg.Network != want.Network || cfg.Network.RetryBudget.Duration != remote.DefaultRetryBudget {
+		t.Errorf("defaults: cache %+v network %+v", cfg.Cache, cfg.Network)
+	}
+	cfg, err = ParseConfig("x", "[cache]\nread_ahead = \"0\"\ndir = \"/d\"\ndisk = \"2GiB\"\n[network]\nretry_budget = \"1m30s\"\n[catalogs.a]\nurl = \"https://h/\"\n")
+	if err != nil || cfg.Cache.ReadAhead != 0 || cfg.Cache.Disk != 2<<30 || cfg.Network.RetryBudget.Duration != 90*time.Second {
+		t.Errorf("set keys: %+v %+v, %v", cfg.Cache, cfg.Network, err)
 	}
 	cfg, err = ParseConfig("x", "[cache]\nmemory = \"1.5GB\"\n[catalogs.a]\nurl = \"https://h/\"\n")
-	if err != nil || cfg.memory != 1500000000 {
-		t.Errorf("1.5GB = %d, %v", cfg.memory, err)
+	if err != nil || cfg.Cache.Memory != 1500000000 {
+		t.Errorf("1.5GB = %d, %v", cfg.Cache.Memory, err)
 	}
 }
 
@@ -124,6 +144,32 @@ func TestExitStatus(t *testing.T) {
 		code := run(context.Background(), c.args, &out, &out)
 		if code != c.code || !strings.Contains(out.String(), c.out) {
 			t.Errorf("stacfs %q: exit %d, want %d; output %q does not hold %q", c.args, code, c.code, out.String(), c.out)
+		}
+	}
+}
+
+func TestSizeText(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Size
+		text string
+	}{
+		{"512MiB", 512 << 20, "512MiB"},
+		{"1GB", 1e9, "1000000000B"},
+		{"16 KiB", 16 << 10, "16KiB"},
+		{"4096", 4096, "4KiB"},
+		{"0", 0, "0B"},
+		{"10GiB", 10 << 30, "10GiB"},
+	} {
+		var s Size
+		if err := s.UnmarshalText([]byte(c.in)); err != nil || s != c.want || s.String() != c.text {
+			t.Errorf("%q: %d %q %v, want %d %q", c.in, s, s.String(), err, c.want, c.text)
+		}
+	}
+	for _, bad := range []string{"", "lots", "-1MiB", "1XB", "99999999TiB"} {
+		var s Size
+		if err := s.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("%q: no error (%d)", bad, s)
 		}
 	}
 }

@@ -77,10 +77,10 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		}
 		names = []string{only}
 	}
-	co := cache.Options{Memory: cfg.memory, BlockSize: int(cfg.blockSize), Logger: log,
-		MaxReadAhead: cfg.readAhead, DiskDir: cfg.Cache.Dir, DiskBytes: cfg.diskBytes, Tiling: cogTiling}
-	co.NoReadAhead = cfg.readAhead == 0
-	bc, err := cache.New(co)
+	cc := cfg.Cache
+	bc, err := cache.New(cache.Options{Memory: int64(cc.Memory), BlockSize: int(cc.BlockSize), Logger: log,
+		MaxReadAhead: int64(cc.ReadAhead), NoReadAhead: cc.ReadAhead == 0,
+		DiskDir: cc.Dir, DiskBytes: int64(cc.Disk), Tiling: cogTiling})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
@@ -119,7 +119,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		Single:       only != "",
 		Cache:        bc,
 		Logger:       log,
-		EntryTimeout: cfg.metadataTTL,
+		EntryTimeout: cfg.Cache.MetadataTTL.Duration,
 		Debug:        debug,
 		AllowOther:   cfg.Mount.AllowOther,
 		Observe:      m.op(),
@@ -142,7 +142,7 @@ func newClient(cfg *Config, cc *CatalogConfig, log *slog.Logger) (*remote.Client
 		h.Set(k, v)
 	}
 	client := &remote.Client{HTTP: remote.NewHTTPClient(), UserAgent: "stacfs/" + versionString(), Header: h,
-		Logger: log.With("catalog", cc.name), RetryBudget: cfg.retryBudget, StallTimeout: cfg.stall,
+		Logger: log.With("catalog", cc.name), RetryBudget: cfg.Network.RetryBudget.Duration, StallTimeout: cfg.Network.StallTimeout.Duration,
 		MaxPerOrigin: cfg.Network.MaxPerOrigin}
 	if cc.auth.cfg.Type == "none" || cc.auth.cfg.Type == "" {
 		return client, nil
@@ -188,7 +188,7 @@ func newCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, client *rem
 	cat := catalog.New(src, client, catalog.Options{
 		Name:        cc.name,
 		Collections: cc.Collections,
-		TTL:         cfg.metadataTTL,
+		TTL:         cfg.Cache.MetadataTTL.Duration,
 		Cache:       bc,
 		Logger:      log,
 	})
