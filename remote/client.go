@@ -1,10 +1,6 @@
 package remote
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,8 +8,18 @@ import (
 	"time"
 )
 
-// maxBody bounds the body of a STAC API response (a variable so tests can lower it).
-var maxBody int64 = 64 << 20
+// Defaults of the fault-tolerance settings of a Client.
+const (
+	// DefaultRetryBudget is the time one operation may take, retries included, when
+	// Client.RetryBudget is 0.
+	DefaultRetryBudget = 30 * time.Second
+	// DefaultStallTimeout is how long a response body may deliver no byte before the
+	// request is abandoned, when Client.StallTimeout is 0.
+	DefaultStallTimeout = 20 * time.Second
+	// DefaultMaxPerOrigin bounds the concurrent requests to one origin when
+	// Client.MaxPerOrigin is 0.
+	DefaultMaxPerOrigin = 16
+)
 
 // Client does HTTP for one catalog: STAC API calls and asset reads.
 type Client struct {
@@ -30,21 +36,16 @@ type Client struct {
 	Logger *slog.Logger
 
 	// RetryBudget bounds the time of one operation (Stat, ReadHead, ReadAt, Open up to its
-	// headers, a STAC call), retries included: 0 -> DefaultRetryBudget (30 s), < 0 -> no
-	// retries. Answers 408, 429 and 5xx (but 501 and 505), transport errors, stalls and
-	// bodies cut short are retried with jittered exponential backoff (100 ms doubling up to
-	// 5 s, full jitter), or after the Retry-After the server asks for; a Retry-After longer
-	// than what is left of the budget ends the retries at once. The wait for response
-	// headers (a slot of MaxPerOrigin included) is bounded by min(30 s, what is left of
-	// the budget, but at least min(budget, 1 s)). When the budget is spent the error wraps
-	// the last cause. See the package documentation, "Retries".
+	// headers, a STAC call), retries included: 0 -> DefaultRetryBudget, < 0 -> no retries.
+	// What is retried and how long it waits is retry.go's policy (docs/semantics.md,
+	// "Reliability guarantees"); when the budget is spent the error wraps the last cause.
 	RetryBudget time.Duration
 	// StallTimeout is how long one read of a response body may wait without a byte
 	// before the request is abandoned (and retried, or resumed by ReadAt): 0 ->
-	// DefaultStallTimeout (20 s).
+	// DefaultStallTimeout.
 	StallTimeout time.Duration
 	// MaxPerOrigin bounds the concurrent HTTP exchanges per origin (scheme://host:port):
-	// 0 -> DefaultMaxPerOrigin (16). A slot is taken per exchange (each redirect hop) and
+	// 0 -> DefaultMaxPerOrigin. A slot is taken per exchange (each redirect hop) and
 	// given back when the response body is read to its end or closed; a body left open
 	// (Open) holds its slot. Read when the origin is first used.
 	MaxPerOrigin int
@@ -66,21 +67,6 @@ type Observer interface {
 	Bytes(origin string, n int)
 	// Retry counts an operation tried again after a transient failure.
 	Retry(method, origin string)
-}
-
-// countingBody reports the bytes read from a response body.
-type countingBody struct {
-	io.ReadCloser
-	origin string
-	obs    Observer
-}
-
-func (b *countingBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.obs.Bytes(b.origin, n)
-	}
-	return n, err
 }
 
 // originLabel is scheme://host[:port] of u, as metrics label it.
@@ -124,97 +110,40 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	return c.send(req)
 }
 
-// statusError builds the *StatusError for a non-2xx resp, reading (a prefix of) its body
-// and closing it.
-func statusError(resp *http.Response) *StatusError {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	drainClose(resp.Body)
-	u := ""
-	method := ""
-	if resp.Request != nil {
-		method = resp.Request.Method
-		if resp.Request.URL != nil {
-			u = RedactURL(resp.Request.URL.String())
-		}
+func (c *Client) retryBudget() time.Duration {
+	switch {
+	case c == nil || c.RetryBudget == 0:
+		return DefaultRetryBudget
+	case c.RetryBudget < 0:
+		return 0
 	}
-	return &StatusError{Method: method, URL: u, Code: resp.StatusCode, Body: string(b),
-		retryAfter: resp.Header.Get("Retry-After")}
+	return c.RetryBudget
 }
 
-// drainClose reads what is left of a body, up to a bound, so the connection can be reused,
-// then closes it. A longer remainder is cheaper to abandon with the connection.
-func drainClose(body io.ReadCloser) {
-	_, _ = io.CopyN(io.Discard, body, 64<<10)
-	_ = body.Close()
+func (c *Client) stallTimeout() time.Duration {
+	if c == nil || c.StallTimeout <= 0 {
+		return DefaultStallTimeout
+	}
+	return c.StallTimeout
 }
 
-// stacRequest describes one STAC API call: the method, the absolute URL, the JSON body
-// (POST only) and headers given by a link.
-type stacRequest struct {
-	method string
-	url    string
-	body   []byte
-	header http.Header
+func (c *Client) maxPerOrigin() int {
+	if c == nil || c.MaxPerOrigin <= 0 {
+		return DefaultMaxPerOrigin
+	}
+	return c.MaxPerOrigin
 }
 
-// key identifies a request for loop detection: the same method, URL and body twice means
-// the server is sending us in circles.
-func (r stacRequest) key() string {
-	return r.method + "\n" + r.url + "\n" + string(r.body)
+func (c *Client) backoffBase() time.Duration {
+	if c != nil && c.retryBase > 0 {
+		return c.retryBase
+	}
+	return retryBase
 }
 
-// stac performs a STAC API call and returns the body (bounded by maxBody) and the URL of
-// the document (after redirects), against which relative links resolve. Transient
-// failures are retried (Client.RetryBudget).
-func (c *Client) stac(ctx context.Context, r stacRequest) ([]byte, *url.URL, error) {
-	type doc struct {
-		b []byte
-		u *url.URL
+func (c *Client) logger() *slog.Logger {
+	if c == nil {
+		return nil
 	}
-	rt := c.newRetrier(ctx, r.method, r.url)
-	d, err := retryLoop(rt, func() (doc, error) {
-		b, u, err := c.stacOnce(rt, r)
-		return doc{b, u}, err
-	})
-	return d.b, d.u, err
-}
-
-// stacOnce is one attempt of stac.
-func (c *Client) stacOnce(rt *retrier, r stacRequest) ([]byte, *url.URL, error) {
-	var body io.Reader
-	if r.body != nil {
-		body = bytes.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(rt.ctx, r.method, r.url, body)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: %w", r.method, RedactURL(r.url), redactErr(err))
-	}
-	req.Header.Set("Accept", "application/geo+json, application/json")
-	if r.body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c != nil {
-		for k, vs := range c.Header {
-			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
-		}
-	}
-	for k, vs := range r.header {
-		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
-	}
-	resp, err := rt.do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, nil, statusError(resp)
-	}
-	defer drainClose(resp.Body)
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: read body: %w", r.method, RedactURL(r.url), redactErr(err))
-	}
-	if int64(len(b)) > maxBody {
-		return nil, nil, fmt.Errorf("%s %s: body larger than %d bytes: %w", r.method, RedactURL(r.url), maxBody, ErrBadResponse)
-	}
-	return b, resp.Request.URL, nil
+	return c.Logger
 }

@@ -1,62 +1,9 @@
-// Package remote is the HTTP side of stacfs: a client for STAC APIs (landing page,
-// collections, item search with every paging dialect seen in the wild) and ranged reads of
-// asset objects, with typed errors.
-//
-// # Errors
-//
-// Every HTTP answer that is not a success becomes a *StatusError, which matches the
-// sentinels ErrNotFound (404, 410), ErrDenied (401, 403) and ErrChanged (412) under
-// errors.Is. Malformed answers (bad JSON, an invalid or unexpected Content-Range, a body
-// over the size limit) wrap ErrBadResponse. A changed object (its ETag differs from the
-// one the caller expects) wraps ErrChanged.
-//
-// URLs may carry signatures or tokens in their query (presigned S3 or Azure SAS URLs), so
-// no error of this package ever holds a query string: URLs are passed through RedactURL,
-// also inside the *url.Error values net/http returns.
-//
-// # Paging
-//
-// Search and Collections follow rel=next links exactly as the server gives them
-// (stac-api-spec): GET links carry their cursor in the URL (startRecord, token, cursor),
-// POST links carry a body that is sent as given, or merged into the previous body when the
-// link says merge:true. Paging stops at a page without a next link, an empty page, a page
-// that brings nothing new, a repeated link, or after maxPages pages. Ids already seen are
-// dropped from later pages.
-//
-// # Ranged reads
-//
-// Client.ReadAt has io.ReaderAt semantics over HTTP Range requests and copes with servers
-// that ignore Range (200), cap the length of a range, or cut a body short. Bytes are
-// never taken from an answer that does not fit the request: a Content-Range starting
-// elsewhere or disagreeing with Content-Length (ErrBadResponse), another ETag, a 412, or
-// another object size than earlier answers told (ErrChanged).
-//
-// # Retries
-//
-// Every operation (Stat, ReadHead, ReadAt, Open until its headers, each STAC call) runs
-// within Client.RetryBudget (30 s by default). Answers 408, 429 and 5xx (but 501 and 505),
-// transport errors (refused or reset connections, EOF before the headers), stalled
-// requests and bodies cut short are retried after a backoff: full jitter over 100 ms
-// doubling up to 5 s, or the Retry-After the server asked for (seconds or an HTTP date)
-// when it fits in what is left of the budget. Other answers are returned at once:
-// 401 (the token is renewed and the request replayed once by the authentication layer),
-// 403 (callers renew presigned URLs), 404, 412, and every malformed answer. A ReadAt whose
-// body is cut short or stalls resumes from the last byte received, with If-Match the
-// object's strong ETag, keeping the bytes already in p.
-//
-// A request is abandoned and retried when its response headers take longer than
-// min(30 s, what is left of the budget), or when one read of its body waits
-// Client.StallTimeout (20 s) without a byte. When the budget is spent the error wraps the
-// last cause (callers report EIO); when the caller's context ends the retries stop at once
-// and the error wraps the context's error (context.Canceled, context.DeadlineExceeded).
-//
-// Client.MaxPerOrigin (16) bounds the concurrent exchanges per scheme://host:port: a slot
-// is held from the request until its body is read to the end or closed.
 package remote
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -150,4 +97,21 @@ func redactErr(err error) error {
 		return &url.Error{Op: ue.Op, URL: RedactURL(ue.URL), Err: ue.Err}
 	}
 	return err
+}
+
+// statusError builds the *StatusError for a non-2xx resp, reading (a prefix of) its body
+// and closing it.
+func statusError(resp *http.Response) *StatusError {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	drainClose(resp.Body)
+	u := ""
+	method := ""
+	if resp.Request != nil {
+		method = resp.Request.Method
+		if resp.Request.URL != nil {
+			u = RedactURL(resp.Request.URL.String())
+		}
+	}
+	return &StatusError{Method: method, URL: u, Code: resp.StatusCode, Body: string(b),
+		retryAfter: resp.Header.Get("Retry-After")}
 }

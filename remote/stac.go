@@ -1,23 +1,31 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
+
+// maxBody bounds the body of a STAC API response (a variable so tests can lower it).
+var maxBody int64 = 64 << 20
 
 // Catalog is a STAC API.
 type Catalog struct {
 	Client *Client
 	URL    string // landing page URL as configured
 
-	mu      sync.Mutex // guards landing
-	landing *Landing   // memoised by Landing once fetched successfully
+	mu      sync.Mutex         // guards landing
+	landing *Landing           // memoised by Landing once fetched successfully
+	loads   singleflight.Group // the landing fetch in flight
 }
 
 // Landing is the landing page of a STAC API, with the endpoints stacfs uses.
@@ -109,16 +117,29 @@ func (c *Catalog) Landing(ctx context.Context) (*Landing, error) {
 	if l != nil {
 		return l, nil
 	}
-	l, err := c.fetchLanding(ctx)
-	if err != nil {
-		return nil, err
+	// One fetch serves every caller waiting for it; it runs without their cancellation
+	// (bounded by the retry budget), so a caller that gives up does not fail the others.
+	ch := c.loads.DoChan("landing", func() (any, error) {
+		l, err := c.fetchLanding(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.landing == nil {
+			c.landing = l
+		}
+		return c.landing, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Landing), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.landing == nil {
-		c.landing = l
-	}
-	return c.landing, nil
 }
 
 func (c *Catalog) fetchLanding(ctx context.Context) (*Landing, error) {
@@ -289,4 +310,75 @@ func (c *Catalog) Item(ctx context.Context, collection, id string) (Item, error)
 		it.Collection = collection
 	}
 	return it, nil
+}
+
+// stacRequest describes one STAC API call: the method, the absolute URL, the JSON body
+// (POST only) and headers given by a link.
+type stacRequest struct {
+	method string
+	url    string
+	body   []byte
+	header http.Header
+}
+
+// key identifies a request for loop detection: the same method, URL and body twice means
+// the server is sending us in circles.
+func (r stacRequest) key() string {
+	return r.method + "\n" + r.url + "\n" + string(r.body)
+}
+
+// stac performs a STAC API call and returns the body (bounded by maxBody) and the URL of
+// the document (after redirects), against which relative links resolve. Transient
+// failures are retried (Client.RetryBudget).
+func (c *Client) stac(ctx context.Context, r stacRequest) ([]byte, *url.URL, error) {
+	type doc struct {
+		b []byte
+		u *url.URL
+	}
+	rt := c.newRetrier(ctx, r.method, r.url)
+	d, err := retryLoop(rt, func() (doc, error) {
+		b, u, err := c.stacOnce(rt, r)
+		return doc{b, u}, err
+	})
+	return d.b, d.u, err
+}
+
+// stacOnce is one attempt of stac.
+func (c *Client) stacOnce(rt *retrier, r stacRequest) ([]byte, *url.URL, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(rt.ctx, r.method, r.url, body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", r.method, RedactURL(r.url), redactErr(err))
+	}
+	req.Header.Set("Accept", "application/geo+json, application/json")
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c != nil {
+		for k, vs := range c.Header {
+			req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+		}
+	}
+	for k, vs := range r.header {
+		req.Header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	resp, err := rt.do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, nil, statusError(resp)
+	}
+	defer drainClose(resp.Body)
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: read body: %w", r.method, RedactURL(r.url), redactErr(err))
+	}
+	if int64(len(b)) > maxBody {
+		return nil, nil, fmt.Errorf("%s %s: body larger than %d bytes: %w", r.method, RedactURL(r.url), maxBody, ErrBadResponse)
+	}
+	return b, resp.Request.URL, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+	"golang.org/x/sync/singleflight"
 )
 
 // Authentication types of AuthConfig.Type.
@@ -188,11 +189,12 @@ type Tokens struct {
 	refreshes atomic.Int64
 	failures  atomic.Int64
 
-	mu       sync.Mutex
-	cur      *accessToken // nil: none yet, or invalidated
-	inflight *tokenFetch  // the fetch in flight, if any
-	failErr  error        // the last fetch's error while no token is usable
-	failAt   time.Time
+	fetches singleflight.Group // the fetch in flight (one key; started under mu)
+
+	mu      sync.Mutex
+	cur     *accessToken // nil: none yet, or invalidated
+	failErr error        // the last fetch's error while no token is usable
+	failAt  time.Time
 
 	// Owned by the fetch in flight (at most one at a time; handed over under mu).
 	rotated         string    // newest refresh token from the server
@@ -204,13 +206,6 @@ type accessToken struct {
 	value     string
 	refreshAt time.Time // zero: never (no expiry known)
 	expiry    time.Time // zero: unknown
-}
-
-// tokenFetch is one fetch in flight; done is closed when tok and err are set.
-type tokenFetch struct {
-	done chan struct{}
-	tok  string
-	err  error
 }
 
 // NewTokens validates cfg (a missing field gives an error naming it) and returns the
@@ -292,30 +287,27 @@ func (t *Tokens) Token(ctx context.Context) (string, error) {
 	now := t.now()
 	t.mu.Lock()
 	if cur := t.cur; cur != nil && (cur.expiry.IsZero() || now.Before(cur.expiry)) {
-		if cur.refreshAt.IsZero() || now.Before(cur.refreshAt) {
-			t.mu.Unlock()
-			return cur.value, nil
-		}
-		// Due for refresh but still valid: refresh in the background.
-		if t.inflight == nil && (t.failErr == nil || now.Sub(t.failAt) >= failRetry) {
+		if !cur.refreshAt.IsZero() && !now.Before(cur.refreshAt) && (t.failErr == nil || now.Sub(t.failAt) >= failRetry) {
+			// Due for refresh but still valid: refresh in the background (or join the
+			// refresh in flight).
 			t.startLocked()
 		}
 		t.mu.Unlock()
 		return cur.value, nil
 	}
-	if t.inflight == nil {
-		if t.failErr != nil && now.Sub(t.failAt) < failRetry {
-			err := t.failErr
-			t.mu.Unlock()
-			return "", err
-		}
-		t.startLocked()
+	if t.failErr != nil && now.Sub(t.failAt) < failRetry {
+		err := t.failErr
+		t.mu.Unlock()
+		return "", err
 	}
-	f := t.inflight
+	ch := t.startLocked()
 	t.mu.Unlock()
 	select {
-	case <-f.done:
-		return f.tok, f.err
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -336,15 +328,18 @@ func (t *Tokens) Invalidate(token string) {
 	}
 }
 
-// startLocked starts a fetch; t.mu is held.
-func (t *Tokens) startLocked() {
-	f := &tokenFetch{done: make(chan struct{})}
-	t.inflight = f
-	go t.run(f)
+// fetchKey is the key of the token fetch in t.fetches.
+const fetchKey = "token"
+
+// startLocked starts a fetch, or joins the one in flight; t.mu is held.
+func (t *Tokens) startLocked() <-chan singleflight.Result {
+	return t.fetches.DoChan(fetchKey, t.run)
 }
 
-// run performs fetch f on a detached context and publishes its result.
-func (t *Tokens) run(f *tokenFetch) {
+// run performs one fetch on a detached context and publishes its result. The fetch is
+// forgotten under t.mu as the result is published, so a caller that finds the new token
+// already invalidated starts a new fetch rather than joining this one.
+func (t *Tokens) run() (any, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), t.cfg.Timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, t.hc)
@@ -352,14 +347,12 @@ func (t *Tokens) run(f *tokenFetch) {
 	tok, err := t.fetch(ctx)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.inflight = nil
+	t.fetches.Forget(fetchKey)
 	if err != nil {
 		t.failErr, t.failAt = err, t.now()
 		t.failures.Add(1)
-		f.err = err
-		close(f.done)
 		t.log.Warn("token request failed", "type", t.cfg.Type, "error", err)
-		return
+		return nil, err
 	}
 	t.failErr = nil
 	t.refreshes.Add(1)
@@ -375,9 +368,8 @@ func (t *Tokens) run(f *tokenFetch) {
 		at.refreshAt = at.expiry.Add(-margin)
 	}
 	t.cur = at
-	f.tok = at.value
-	close(f.done)
 	t.log.Debug("access token fetched", "type", t.cfg.Type, "token_url", t.url, "expires", at.expiry)
+	return at.value, nil
 }
 
 // fetch runs the configured grant.
@@ -407,16 +399,10 @@ func (t *Tokens) fetch(ctx context.Context) (*oauth2.Token, error) {
 // fetchPassword refreshes with the newest refresh token while it has not lapsed, and logs
 // in with the username and password when there is none or the refresh is refused.
 func (t *Tokens) fetchPassword(ctx context.Context) (*oauth2.Token, error) {
-	if t.rotated != "" && (t.rotatedDeadline.IsZero() || t.now().Before(t.rotatedDeadline.Add(-lapseSkew))) {
-		tok, err := t.refresh(ctx, t.rotated)
-		if err == nil {
-			t.keepRotated(tok)
-			return tok, nil
+	if t.rotated != "" && !t.rotatedLapsed() {
+		if tok, fallBack, err := t.refreshRotated(ctx, "refresh token refused, logging in again"); !fallBack {
+			return tok, err
 		}
-		if !refusedRefresh(err) {
-			return nil, err
-		}
-		t.log.Info("refresh token refused, logging in again", "token_url", t.url, "error", err)
 	} else if t.rotated != "" {
 		t.log.Debug("refresh token lapsed, logging in again", "token_url", t.url)
 	}
@@ -433,16 +419,10 @@ func (t *Tokens) fetchPassword(ctx context.Context) (*oauth2.Token, error) {
 // and falls back once to the configured one when the rotated token is refused or lapsed.
 func (t *Tokens) fetchRefresh(ctx context.Context) (*oauth2.Token, error) {
 	if !t.cfg.KeepRefreshToken && t.rotated != "" && t.rotated != t.cfg.RefreshToken {
-		if t.rotatedDeadline.IsZero() || t.now().Before(t.rotatedDeadline.Add(-lapseSkew)) {
-			tok, err := t.refresh(ctx, t.rotated)
-			if err == nil {
-				t.keepRotated(tok)
-				return tok, nil
+		if !t.rotatedLapsed() {
+			if tok, fallBack, err := t.refreshRotated(ctx, "rotated refresh token refused, using the configured one"); !fallBack {
+				return tok, err
 			}
-			if !refusedRefresh(err) {
-				return nil, err
-			}
-			t.log.Info("rotated refresh token refused, using the configured one", "token_url", t.url, "error", err)
 		}
 		t.rotated, t.rotatedDeadline = "", time.Time{}
 	}
@@ -454,6 +434,28 @@ func (t *Tokens) fetchRefresh(ctx context.Context) (*oauth2.Token, error) {
 		t.keepRotated(tok)
 	}
 	return tok, nil
+}
+
+// rotatedLapsed reports whether the rotated refresh token has lapsed (or is about to).
+func (t *Tokens) rotatedLapsed() bool {
+	return !t.rotatedDeadline.IsZero() && !t.now().Before(t.rotatedDeadline.Add(-lapseSkew))
+}
+
+// refreshRotated is the attempt with the newest rotated refresh token. It returns the new
+// token, or the error of a refresh that failed for another reason than a refusal; when the
+// server refused the token it logs refused and reports fallBack: the caller falls back to
+// its other credential.
+func (t *Tokens) refreshRotated(ctx context.Context, refused string) (tok *oauth2.Token, fallBack bool, err error) {
+	tok, err = t.refresh(ctx, t.rotated)
+	if err == nil {
+		t.keepRotated(tok)
+		return tok, false, nil
+	}
+	if !refusedRefresh(err) {
+		return nil, false, err
+	}
+	t.log.Info(refused, "token_url", t.url, "error", err)
+	return nil, true, nil
 }
 
 // refresh runs the refresh_token grant with rt. A TokenSource is built per call from the
