@@ -22,6 +22,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -60,8 +61,14 @@ type Options struct {
 	TTL       time.Duration // how long listings and sizes are cached (default 5m)
 	Timeout   time.Duration // bound for one metadata load (default 2m)
 	Parallel  int           // parallel probe searches (default 8)
-	PageLimit int           // items per page when listing a day (default 100)
-	MaxItems  int           // most items shown in one day folder (default 10000)
+	PageLimit int           // items per page asked when listing a day (default 1000; servers may give fewer)
+	// MaxItems is the most items a day folder may hold (0, the default: no
+	// limit). A day with more fails to list with ErrTooManyItems (and an
+	// ERROR log): a listing is never cut short silently.
+	MaxItems int
+	// SpoolDir is where the items' JSON of day listings is spooled (the
+	// system's temporary folder when empty).
+	SpoolDir string
 
 	// Filter narrows every search (a saved search; see View).
 	Filter ViewFilter
@@ -83,17 +90,36 @@ type Collection struct {
 // Item is an item folder.
 type Item struct {
 	Name string // folder name (sanitised id, unique in its day)
+	// The item without its JSON when that is spooled (doc): Raw is then
+	// nil.
 	remote.Item
 
+	doc  *Doc // the spooled JSON; nil when Raw holds it
 	once sync.Once
 	tree *Node
 }
 
 // Tree returns the item's folder (item.json and the asset files).
 func (it *Item) Tree() *Node {
-	it.once.Do(func() { it.tree = Layout(it.Item) })
+	it.once.Do(func() {
+		it.tree = Layout(it.Item)
+		if n := it.tree.Child(ItemJSON); n != nil && it.doc != nil {
+			n.Doc = it.doc
+		}
+	})
 	return it.tree
 }
+
+// JSON returns the item as the API returned it.
+func (it *Item) JSON() *Doc {
+	if it.doc != nil {
+		return it.doc
+	}
+	return MemDoc(it.Raw)
+}
+
+// ErrTooManyItems means a day holds more items than Options.MaxItems allows.
+var ErrTooManyItems = errors.New("more items than max_items allows")
 
 // Catalog is one STAC catalog as a folder tree.
 type Catalog struct {
@@ -132,10 +158,7 @@ func New(src Source, rd Reader, o Options) *Catalog {
 		o.Parallel = 8
 	}
 	if o.PageLimit <= 0 {
-		o.PageLimit = 100
-	}
-	if o.MaxItems <= 0 {
-		o.MaxItems = 10000
+		o.PageLimit = DefaultPageLimit
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -323,6 +346,9 @@ func (c *Catalog) findUnits(ctx context.Context, coll string, first, last int, s
 // that belong to other dates before it assumes the interval is not empty.
 const probeScanPages = 20
 
+// probeScanLimit is the page size of that scan: it looks for one item.
+const probeScanLimit = 100
+
 // probe reports whether the collection holds an item whose own date is in
 // [from, to).
 func (c *Catalog) probe(ctx context.Context, coll string, from, to time.Time) (bool, error) {
@@ -348,7 +374,7 @@ func (c *Catalog) probe(ctx context.Context, coll string, from, to time.Time) (b
 	}
 	// The first hit belongs to another date (servers match by overlap):
 	// scan the interval's items.
-	q.Limit = c.o.PageLimit
+	q.Limit = min(c.o.PageLimit, probeScanLimit)
 	pages := 0
 	err = c.src.Search(ctx, q, func(p *remote.Page) bool {
 		pages++
@@ -399,40 +425,66 @@ func (c *Catalog) Items(ctx context.Context, col Collection, year, month, day in
 			return nil, nil
 		}
 		q := c.search(col.ID, from, to, c.o.PageLimit)
+		sp := c.newSpool()
 		seen := map[string]bool{}
-		var list []remote.Item
+		var list []*Item
 		full := false
 		err := c.src.Search(ctx, q, func(p *remote.Page) bool {
 			for _, it := range p.Items {
-				if inside(it.Time, from, to) && !seen[it.ID] {
-					if len(list) == c.o.MaxItems {
-						full = true
-						return false
-					}
-					seen[it.ID] = true
-					list = append(list, it)
+				if !inside(it.Time, from, to) || seen[it.ID] {
+					continue
 				}
+				if c.o.MaxItems > 0 && len(list) == c.o.MaxItems {
+					full = true
+					return false
+				}
+				seen[it.ID] = true
+				e := &Item{Item: it}
+				if sp != nil {
+					if doc, err := sp.add(it.Raw); err == nil {
+						e.doc, e.Raw = doc, nil
+					} else {
+						c.log.Warn("item JSON kept in memory", "err", err)
+						sp = nil
+					}
+				}
+				list = append(list, e)
 			}
 			return true
 		})
 		if err != nil {
 			return nil, wrapSearch(err, col.ID, q.Datetime)
 		}
+		day := from.Format(time.DateOnly)
 		if full {
-			// Memory stays bounded on global collections with tens of
-			// thousands of items a day.
-			c.log.Warn("day holds more items than shown; narrow it with a view (bbox, filter)",
-				"collection", col.ID, "day", from.Format(time.DateOnly), "shown", c.o.MaxItems)
+			c.log.Error("day holds more items than max_items allows: not listed; raise max_items or narrow the day with a view (bbox, filter)",
+				"collection", col.ID, "day", day, "max_items", c.o.MaxItems)
+			return nil, fmt.Errorf("day %s of %s: over %d items: %w", day, col.ID, c.o.MaxItems, ErrTooManyItems)
 		}
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 		names := uniqueNames{}
-		out := make([]*Item, 0, len(list))
 		for _, it := range list {
-			out = append(out, &Item{Name: names.take(it.ID, "item"), Item: it})
+			it.Name = names.take(it.ID, "item")
 		}
-		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-		return out, nil
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+		return list, nil
 	})
+}
+
+// DefaultPageLimit is the page size asked when listing a day: the largest
+// that common STAC APIs allow (most cap limit at 1000 or less, and answer
+// a larger one with their cap).
+const DefaultPageLimit = 1000
+
+// newSpool returns a spool for the JSON of one day listing, or nil (the
+// JSON then stays in memory) when none can be made.
+func (c *Catalog) newSpool() *spool {
+	sp, err := newSpool(c.o.SpoolDir)
+	if err != nil {
+		c.log.Warn("item JSON kept in memory", "err", err)
+		return nil
+	}
+	return sp
 }
 
 // parallel runs fn(0..n-1) with at most Options.Parallel at once and

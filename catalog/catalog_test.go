@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -225,15 +226,56 @@ func TestAssetURL(t *testing.T) {
 	}
 }
 
-func TestItemsCapped(t *testing.T) {
-	src := &fakeSource{cols: []remote.Collection{{ID: "C"}}, pageSize: 7}
-	for i := range 50 {
-		src.items = append(src.items, remote.Item{ID: fmt.Sprintf("i%03d", i), Collection: "C", Time: at("2024-02-29T12:00:00Z")})
+// bigDay is a source holding n items on 2024-02-29, each with its JSON.
+func bigDay(n, pageSize int) *fakeSource {
+	src := &fakeSource{cols: []remote.Collection{{ID: "C"}}, pageSize: pageSize}
+	for i := range n {
+		id := fmt.Sprintf("i%05d", i)
+		src.items = append(src.items, remote.Item{ID: id, Collection: "C", Time: at("2024-02-29T12:00:00Z"),
+			Raw: []byte(fmt.Sprintf(`{"id":%q,"type":"Feature"}`, id))})
 	}
+	return src
+}
+
+// TestItemsAllShown: a day of 15 000 items shows all 15 000 (the old code
+// cut it at 10 000 without an error), each with its JSON.
+func TestItemsAllShown(t *testing.T) {
+	src := bigDay(15000, 1000)
+	c := New(src, nil, Options{})
+	col, _ := c.FindCollection(context.Background(), "C")
+	items, err := c.Items(context.Background(), col, 2024, 2, 29)
+	if err != nil || len(items) != 15000 {
+		t.Fatalf("listing: %d items, %v; want 15000", len(items), err)
+	}
+	for _, i := range []int{0, 9999, 10000, 14999} {
+		it := items[i]
+		want := fmt.Sprintf("i%05d", i)
+		got, err := it.JSON().Bytes()
+		if it.Name != want || err != nil || string(got) != fmt.Sprintf(`{"id":%q,"type":"Feature"}`, want) {
+			t.Errorf("item %d: %s, JSON %q %v", i, it.Name, got, err)
+		}
+		if it.Raw != nil {
+			t.Errorf("item %d keeps its JSON in memory (%d bytes)", i, len(it.Raw))
+		}
+	}
+	if q := src.queries[len(src.queries)-1]; q.Limit != DefaultPageLimit {
+		t.Errorf("page size asked %d, want %d", q.Limit, DefaultPageLimit)
+	}
+}
+
+// TestItemsOverLimit: a day over MaxItems fails to list (ErrTooManyItems),
+// never shows a part of its items.
+func TestItemsOverLimit(t *testing.T) {
+	src := bigDay(50, 7)
 	c := New(src, nil, Options{MaxItems: 20})
 	col, _ := c.FindCollection(context.Background(), "C")
 	items, err := c.Items(context.Background(), col, 2024, 2, 29)
-	if err != nil || len(items) != 20 {
-		t.Fatalf("capped listing: %d items, %v", len(items), err)
+	if !errors.Is(err, ErrTooManyItems) || len(items) != 0 {
+		t.Fatalf("over max_items: %d items, %v; want ErrTooManyItems", len(items), err)
+	}
+	c = New(src, nil, Options{MaxItems: 50})
+	col, _ = c.FindCollection(context.Background(), "C")
+	if items, err = c.Items(context.Background(), col, 2024, 2, 29); err != nil || len(items) != 50 {
+		t.Fatalf("at max_items: %d items, %v; want 50", len(items), err)
 	}
 }

@@ -17,9 +17,9 @@ type Node struct {
 	Dir      bool
 	Children []*Node // folders only, sorted by Name
 
-	// Files only: exactly one of Asset and JSON is set.
+	// Files only: exactly one of Asset and Doc is set.
 	Asset *remote.Asset
-	JSON  []byte
+	Doc   *Doc
 }
 
 // Child returns the child called name, or nil.
@@ -52,7 +52,7 @@ func Layout(it remote.Item) *Node {
 
 	b := newBuilder()
 	b.root.names[ItemJSON] = true
-	b.root.files[ItemJSON] = &Node{Name: ItemJSON, JSON: it.Raw}
+	b.root.files[ItemJSON] = &Node{Name: ItemJSON, Doc: MemDoc(it.Raw)}
 	var fallback []int
 	for i, a := range assets {
 		rel := relPath(prefix, a.Href, paths[i], len(assets))

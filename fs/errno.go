@@ -20,6 +20,7 @@ import (
 //	remote.ErrDenied             EACCES
 //	remote.ErrChanged            ESTALE  (the object changed while open)
 //	catalog.ErrNoURL             EIO
+//	catalog.ErrTooManyItems      ENOMEM  (a day over max_items: never a short listing)
 //	anything else                EIO     (network, server, timeout,
 //	                                      ECONNRESET and the like)
 func toErrno(err error) syscall.Errno {
@@ -39,6 +40,8 @@ func toErrno(err error) syscall.Errno {
 		return syscall.EACCES
 	case errors.Is(err, remote.ErrChanged):
 		return syscall.ESTALE
+	case errors.Is(err, catalog.ErrTooManyItems):
+		return syscall.ENOMEM
 	case errors.Is(err, catalog.ErrNoURL):
 		return syscall.EIO
 	default:

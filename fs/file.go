@@ -76,8 +76,7 @@ func (a *assetFile) volatile(ctx context.Context) bool {
 
 // Getattr implements fusefs.NodeGetattrer.
 func (a *assetFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
-	start := time.Now()
-	defer func() { a.fs.observe("getattr", start, errno) }()
+	defer a.fs.op("getattr", a.path, &errno)()
 	errno = a.fill(ctx, &out.Attr)
 	if errno == 0 && !a.volatile(ctx) {
 		out.SetTimeout(a.fs.o.EntryTimeout)
@@ -86,15 +85,15 @@ func (a *assetFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.
 }
 
 // Setattr implements fusefs.NodeSetattrer: the file system is read-only.
-func (a *assetFile) Setattr(context.Context, fusefs.FileHandle, *fuse.SetAttrIn, *fuse.AttrOut) syscall.Errno {
+func (a *assetFile) Setattr(context.Context, fusefs.FileHandle, *fuse.SetAttrIn, *fuse.AttrOut) (errno syscall.Errno) {
+	defer a.fs.op("setattr", a.path, &errno)()
 	return syscall.EROFS
 }
 
 // Open implements fusefs.NodeOpener. The version seen now is the version
 // this handle reads, block by block, through the cache.
 func (a *assetFile) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle, _ uint32, errno syscall.Errno) {
-	start := time.Now()
-	defer func() { a.fs.observe("open", start, errno) }()
+	defer a.fs.op("open", a.path, &errno)()
 	if flags&writeFlags != 0 {
 		return nil, 0, syscall.EROFS
 	}
@@ -136,7 +135,8 @@ var _ = (fusefs.FileReader)((*streamHandle)(nil))
 var _ = (fusefs.FileReleaser)((*streamHandle)(nil))
 
 // Read implements fusefs.FileReader.
-func (h *streamHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+func (h *streamHandle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.ReadResult, errno syscall.Errno) {
+	defer h.file.fs.op("read", h.file.path, &errno)()
 	n, err := h.st.ReadAt(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, h.file.fs.fail("read", h.file.path, err)
@@ -145,7 +145,8 @@ func (h *streamHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.R
 }
 
 // Release implements fusefs.FileReleaser.
-func (h *streamHandle) Release(context.Context) syscall.Errno {
+func (h *streamHandle) Release(context.Context) (errno syscall.Errno) {
+	defer h.file.fs.op("release", h.file.path, &errno)()
 	if h.st.Done() {
 		// The size is known now: let the kernel forget the 0 it holds.
 		// Not from inside the operation: notifications must not wait on it.
@@ -166,24 +167,22 @@ var _ = (fusefs.FileReader)((*assetHandle)(nil))
 var _ = (fusefs.FileReleaser)((*assetHandle)(nil))
 
 // Release implements fusefs.FileReleaser.
-func (h *assetHandle) Release(context.Context) syscall.Errno {
+func (h *assetHandle) Release(context.Context) (errno syscall.Errno) {
+	defer h.file.fs.op("release", h.file.path, &errno)()
 	h.r.Close()
 	return 0
 }
 
 // Read implements fusefs.FileReader.
-func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	start := time.Now()
+func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.ReadResult, errno syscall.Errno) {
+	defer h.file.fs.op("read", h.file.path, &errno)()
 	// The bytes are handed to the kernel straight from the cache when
 	// they lie in one of its buffers (no copy into dest).
 	b, release, err := h.r.ReadView(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		release()
-		errno := h.file.fs.fail("read", h.file.path, err)
-		h.file.fs.observe("read", start, errno)
-		return nil, errno
+		return nil, h.file.fs.fail("read", h.file.path, err)
 	}
-	h.file.fs.observe("read", start, 0)
 	if h.file.fs.o.Served != nil {
 		h.file.fs.o.Served(len(b))
 	}
@@ -211,11 +210,12 @@ var _ interface {
 	Slices() ([][]byte, fuse.Status)
 } = viewResult{}
 
-// jsonFile is a document held in memory (item.json, collection.json).
+// jsonFile is a JSON document (item.json, collection.json), in memory or
+// in a listing's spool.
 type jsonFile struct {
 	fusefs.Inode
 	fs    *FS
-	data  []byte
+	doc   *catalog.Doc
 	path  string
 	mtime time.Time
 }
@@ -231,25 +231,28 @@ func (j *jsonFile) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
 	out.Mode = j.mode()
 	out.Nlink = 1
 	out.Ino = ino(j.path)
-	out.Size = uint64(len(j.data))
+	out.Size = uint64(j.doc.Size())
 	out.Blocks = (out.Size + 511) / 512
 	setTime(out, j.mtime)
 	return 0
 }
 
 // Getattr implements fusefs.NodeGetattrer.
-func (j *jsonFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+func (j *jsonFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
+	defer j.fs.op("getattr", j.path, &errno)()
 	out.SetTimeout(j.fs.o.EntryTimeout)
 	return j.fill(ctx, &out.Attr)
 }
 
 // Setattr implements fusefs.NodeSetattrer: the file system is read-only.
-func (j *jsonFile) Setattr(context.Context, fusefs.FileHandle, *fuse.SetAttrIn, *fuse.AttrOut) syscall.Errno {
+func (j *jsonFile) Setattr(context.Context, fusefs.FileHandle, *fuse.SetAttrIn, *fuse.AttrOut) (errno syscall.Errno) {
+	defer j.fs.op("setattr", j.path, &errno)()
 	return syscall.EROFS
 }
 
 // Open implements fusefs.NodeOpener.
-func (j *jsonFile) Open(_ context.Context, flags uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+func (j *jsonFile) Open(_ context.Context, flags uint32) (_ fusefs.FileHandle, _ uint32, errno syscall.Errno) {
+	defer j.fs.op("open", j.path, &errno)()
 	if flags&writeFlags != 0 {
 		return nil, 0, syscall.EROFS
 	}
@@ -257,9 +260,11 @@ func (j *jsonFile) Open(_ context.Context, flags uint32) (fusefs.FileHandle, uin
 }
 
 // Read implements fusefs.NodeReader.
-func (j *jsonFile) Read(_ context.Context, _ fusefs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	if off >= int64(len(j.data)) {
-		return fuse.ReadResultData(nil), 0
+func (j *jsonFile) Read(_ context.Context, _ fusefs.FileHandle, dest []byte, off int64) (_ fuse.ReadResult, errno syscall.Errno) {
+	defer j.fs.op("read", j.path, &errno)()
+	n, err := j.doc.ReadAt(dest, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, j.fs.fail("read", j.path, err)
 	}
-	return fuse.ReadResultData(dest[:copy(dest, j.data[off:])]), 0
+	return fuse.ReadResultData(dest[:n]), 0
 }

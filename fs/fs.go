@@ -206,9 +206,10 @@ type child struct {
 	timeout time.Duration // kernel entry/attr timeout; 0: the mount's default
 }
 
-// lister lists one kind of folder.
+// lister lists one kind of folder: a view over the catalog's cached data
+// (see listing), cheap to make.
 type lister interface {
-	list(ctx context.Context) ([]child, error)
+	list(ctx context.Context) (listing, error)
 }
 
 // dir is every folder of the tree; its lister says what it holds.
@@ -218,6 +219,7 @@ type dir struct {
 	path  string
 	mtime time.Time
 	l     lister
+	cache dirEntries
 }
 
 var _ = (fusefs.NodeLookuper)((*dir)(nil))
@@ -236,38 +238,40 @@ func (d *dir) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
 }
 
 // Getattr implements fusefs.NodeGetattrer.
-func (d *dir) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+func (d *dir) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
+	defer d.fs.op("getattr", d.path, &errno)()
 	out.SetTimeout(d.fs.o.EntryTimeout)
 	return d.fill(ctx, &out.Attr)
 }
 
-// observe reports an operation that began at start to Options.Observe.
-func (f *FS) observe(op string, start time.Time, errno syscall.Errno) {
-	if f.o.Observe != nil {
-		f.o.Observe(op, time.Since(start), errno)
-	}
-}
-
 // Lookup implements fusefs.NodeLookuper.
 func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *fusefs.Inode, errno syscall.Errno) {
-	start := time.Now()
-	defer func() { d.fs.observe("lookup", start, errno) }()
+	defer d.fs.op("lookup", d.path, &errno)()
 	return d.lookup(ctx, name, out, false)
+}
+
+// find returns the child called name: a binary search in the folder's
+// listing, which builds that child only.
+func (d *dir) find(ctx context.Context, name string) (child, syscall.Errno) {
+	l, err := d.l.list(ctx)
+	if err != nil {
+		return child{}, d.fs.fail("lookup", join(d.path, name), err)
+	}
+	i := l.find(name)
+	if i < 0 {
+		return child{}, syscall.ENOENT
+	}
+	return l.child(i), 0
 }
 
 // lookup finds a child and fills its attributes. With cheapOnly (a listing
 // asking for attributes it can do without) a child whose attributes take a
 // request is not looked up: EAGAIN.
 func (d *dir) lookup(ctx context.Context, name string, out *fuse.EntryOut, cheapOnly bool) (*fusefs.Inode, syscall.Errno) {
-	kids, err := d.l.list(ctx)
-	if err != nil {
-		return nil, d.fs.fail("lookup", join(d.path, name), err)
+	c, errno := d.find(ctx, name)
+	if errno != 0 {
+		return nil, errno
 	}
-	i := sort.Search(len(kids), func(i int) bool { return kids[i].name >= name })
-	if i == len(kids) || kids[i].name != name {
-		return nil, syscall.ENOENT
-	}
-	c := kids[i]
 	if cn, ok := c.node.(costly); ok && cheapOnly && cn.attrNeedsRequest() {
 		return nil, syscall.EAGAIN
 	}
@@ -358,25 +362,15 @@ func (h *dirHandle) Releasedir(context.Context, uint32) {
 // Lookup implements fusefs.FileLookuper: the lookups of READDIRPLUS. An
 // error leaves the entry without attributes (go-fuse sends node ID 0, which
 // the kernel takes as "no attributes", not as a negative entry).
+// They are part of the READDIRPLUS operation, not operations of their own.
 func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
 	return h.d.lookup(ctx, name, out, true)
 }
 
 // Readdir implements fusefs.NodeReaddirer.
-func (d *dir) Readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
-	start := time.Now()
-	kids, err := d.l.list(ctx)
-	if err != nil {
-		errno := d.fs.fail("readdir", d.path, err)
-		d.fs.observe("readdir", start, errno)
-		return nil, errno
-	}
-	defer d.fs.observe("readdir", start, 0)
-	entries := make([]fuse.DirEntry, len(kids))
-	for i, c := range kids {
-		entries[i] = fuse.DirEntry{Name: c.name, Mode: c.node.mode(), Ino: ino(join(d.path, c.name))}
-	}
-	return fusefs.NewListDirStream(entries), 0
+func (d *dir) Readdir(ctx context.Context) (_ fusefs.DirStream, errno syscall.Errno) {
+	defer d.fs.op("readdir", d.path, &errno)()
+	return d.readdir(ctx)
 }
 
 func setTime(out *fuse.Attr, t time.Time) {

@@ -3,6 +3,8 @@ package fs
 import (
 	"context"
 	"fmt"
+	"sort"
+	"syscall"
 	"time"
 
 	"github.com/stacfs/stacfs/catalog"
@@ -11,13 +13,13 @@ import (
 // rootDir lists the configured catalogs.
 type rootDir struct{ fs *FS }
 
-func (r rootDir) list(context.Context) ([]child, error) {
+func (r rootDir) list(context.Context) (listing, error) {
 	kids := make([]child, 0, len(r.fs.o.Catalogs))
 	for _, c := range r.fs.o.Catalogs {
 		p := join("/", c.Name())
 		kids = append(kids, child{name: c.Name(), node: &dir{fs: r.fs, path: p, mtime: r.fs.mounted, l: catalogDir{r.fs, c, p}}})
 	}
-	return sortChildren(kids), nil
+	return childListing(r.fs, sortChildren(kids)), nil // the catalogs do not change
 }
 
 // catalogDir lists a catalog's collections.
@@ -27,31 +29,59 @@ type catalogDir struct {
 	path string
 }
 
-func (d catalogDir) list(ctx context.Context) ([]child, error) {
+func (d catalogDir) list(ctx context.Context) (listing, error) {
 	cols, err := d.cat.Collections(ctx)
 	if err != nil {
-		return nil, err
+		return listing{}, err
 	}
-	kids := make([]child, 0, len(cols)+1)
-	taken := map[string]bool{}
-	for _, col := range cols {
+	colAt := func(name string) int {
+		return sort.Search(len(cols), func(i int) bool { return cols[i].Name >= name })
+	}
+	collection := func(i int) child {
+		col := cols[i]
 		p := join(d.path, col.Name)
 		l := dateDir{fs: d.fs, cat: d.cat, col: col, path: p}
-		kids = append(kids, child{name: col.Name, node: &dir{fs: d.fs, path: p, mtime: col.Start, l: l}})
-		taken[col.Name] = true
+		return child{name: col.Name, node: &dir{fs: d.fs, path: p, mtime: col.Start, l: l}}
 	}
-	if views := d.cat.Views(); len(views) > 0 {
-		// A collection called "views" keeps its name; the views folder
-		// then takes "views~" (and so on).
-		name := viewsFolder
-		for taken[name] {
-			name += "~"
+	l := listing{
+		ver:   sliceVer(cols),
+		n:     len(cols),
+		name:  func(i int) string { return cols[i].Name },
+		mode:  func(int) uint32 { return syscall.S_IFDIR | 0o555 },
+		child: collection,
+	}
+	views := d.cat.Views()
+	if len(views) == 0 {
+		return l, nil
+	}
+	// A collection called "views" keeps its name; the views folder then
+	// takes "views~" (and so on). It sits among the collections by name.
+	name := viewsFolder
+	for i := colAt(name); i < len(cols) && cols[i].Name == name; i = colAt(name) {
+		name += "~"
+	}
+	at := colAt(name)
+	p := join(d.path, name)
+	l.n++
+	l.name = func(i int) string {
+		switch {
+		case i < at:
+			return cols[i].Name
+		case i == at:
+			return name
 		}
-		p := join(d.path, name)
-		kids = append(kids, child{name: name, node: &dir{fs: d.fs, path: p, mtime: d.fs.mounted, l: viewsDir{d.fs, views, p}}})
-		sortChildren(kids)
+		return cols[i-1].Name
 	}
-	return kids, nil
+	l.child = func(i int) child {
+		switch {
+		case i < at:
+			return collection(i)
+		case i == at:
+			return child{name: name, node: &dir{fs: d.fs, path: p, mtime: d.fs.mounted, l: viewsDir{d.fs, views, p}}}
+		}
+		return collection(i - 1)
+	}
+	return l, nil
 }
 
 // viewsFolder is the name of the folder of a catalog's saved searches.
@@ -65,13 +95,13 @@ type viewsDir struct {
 	path  string
 }
 
-func (d viewsDir) list(context.Context) ([]child, error) {
+func (d viewsDir) list(context.Context) (listing, error) {
 	kids := make([]child, 0, len(d.views))
 	for _, v := range d.views {
 		p := join(d.path, v.Name)
 		kids = append(kids, child{name: v.Name, node: &dir{fs: d.fs, path: p, mtime: d.fs.mounted, l: catalogDir{d.fs, v.Catalog, p}}})
 	}
-	return kids, nil // views are sorted by name
+	return childListing(sliceVer(d.views), kids), nil // views are sorted by name and do not change
 }
 
 // dateDir lists the years of a collection and its collection.json (year ==
@@ -85,7 +115,7 @@ type dateDir struct {
 	path             string
 }
 
-func (d dateDir) list(ctx context.Context) ([]child, error) {
+func (d dateDir) list(ctx context.Context) (listing, error) {
 	var units []int
 	var err error
 	switch {
@@ -99,56 +129,91 @@ func (d dateDir) list(ctx context.Context) ([]child, error) {
 		return d.items(ctx)
 	}
 	if err != nil {
-		return nil, err
+		return listing{}, err
 	}
-	kids := make([]child, 0, len(units))
-	for _, u := range units {
-		sub := d
-		var name string
-		var t time.Time
-		switch {
-		case d.year == 0:
-			sub.year, name = u, fmt.Sprintf("%04d", u)
-			t = time.Date(u, 1, 1, 0, 0, 0, 0, time.UTC)
-		case d.month == 0:
-			sub.month, name = u, fmt.Sprintf("%02d", u)
-			t = time.Date(d.year, time.Month(u), 1, 0, 0, 0, 0, time.UTC)
-		default:
-			sub.day, name = u, fmt.Sprintf("%02d", u)
-			t = time.Date(d.year, time.Month(d.month), u, 0, 0, 0, 0, time.UTC)
+	// Zero-padded numbers sort as numbers do.
+	name := func(i int) string {
+		if d.year == 0 {
+			return fmt.Sprintf("%04d", units[i])
 		}
-		sub.path = join(d.path, name)
-		kids = append(kids, child{name: name, node: &dir{fs: d.fs, path: sub.path, mtime: t, l: sub}})
+		return fmt.Sprintf("%02d", units[i])
+	}
+	l := listing{
+		ver:  sliceVer(units),
+		n:    len(units),
+		name: name,
+		mode: func(int) uint32 { return syscall.S_IFDIR | 0o555 },
+		child: func(i int) child {
+			u, sub := units[i], d
+			var t time.Time
+			switch {
+			case d.year == 0:
+				sub.year = u
+				t = time.Date(u, 1, 1, 0, 0, 0, 0, time.UTC)
+			case d.month == 0:
+				sub.month = u
+				t = time.Date(d.year, time.Month(u), 1, 0, 0, 0, 0, time.UTC)
+			default:
+				sub.day = u
+				t = time.Date(d.year, time.Month(d.month), u, 0, 0, 0, 0, time.UTC)
+			}
+			sub.path = join(d.path, name(i))
+			return child{name: name(i), node: &dir{fs: d.fs, path: sub.path, mtime: t, l: sub}}
+		},
 	}
 	if d.year == 0 && len(d.col.Raw) > 0 {
-		// The collection as the API returned it; no year is called so.
+		// The collection as the API returned it, after the years (digits
+		// sort before letters); no year is called so.
 		mt := d.col.Start
 		if mt.IsZero() {
 			mt = d.fs.mounted
 		}
+		years, yearChild := l.n, l.child
 		p := join(d.path, collectionJSON)
-		kids = append(kids, child{name: collectionJSON, node: &jsonFile{fs: d.fs, data: d.col.Raw, path: p, mtime: mt}})
-		sortChildren(kids)
+		l.n++
+		l.name = func(i int) string {
+			if i == years {
+				return collectionJSON
+			}
+			return name(i)
+		}
+		l.mode = func(i int) uint32 {
+			if i == years {
+				return syscall.S_IFREG | 0o444
+			}
+			return syscall.S_IFDIR | 0o555
+		}
+		l.child = func(i int) child {
+			if i == years {
+				return child{name: collectionJSON, node: &jsonFile{fs: d.fs, doc: catalog.MemDoc(d.col.Raw), path: p, mtime: mt}}
+			}
+			return yearChild(i)
+		}
 	}
-	return kids, nil
+	return l, nil
 }
 
 // collectionJSON is the name of the collection document in a collection
 // folder.
 const collectionJSON = "collection.json"
 
-func (d dateDir) items(ctx context.Context) ([]child, error) {
+func (d dateDir) items(ctx context.Context) (listing, error) {
 	items, err := d.cat.Items(ctx, d.col, d.year, d.month, d.day)
 	if err != nil {
-		return nil, err
+		return listing{}, err
 	}
-	kids := make([]child, 0, len(items))
-	for _, it := range items {
-		p := join(d.path, it.Name)
-		l := itemDir{fs: d.fs, cat: d.cat, item: it, node: nil, path: p}
-		kids = append(kids, child{it.Name, &dir{fs: d.fs, path: p, mtime: it.Time, l: l}, d.fs.o.ItemTimeout})
-	}
-	return kids, nil
+	return listing{
+		ver:  sliceVer(items),
+		n:    len(items),
+		name: func(i int) string { return items[i].Name },
+		mode: func(int) uint32 { return syscall.S_IFDIR | 0o555 },
+		child: func(i int) child {
+			it := items[i]
+			p := join(d.path, it.Name)
+			l := itemDir{fs: d.fs, cat: d.cat, item: it, node: nil, path: p}
+			return child{it.Name, &dir{fs: d.fs, path: p, mtime: it.Time, l: l}, d.fs.o.ItemTimeout}
+		},
+	}, nil
 }
 
 // itemDir lists an item folder, or a sub-folder of it (node != nil).
@@ -160,24 +225,35 @@ type itemDir struct {
 	path string
 }
 
-func (d itemDir) list(context.Context) ([]child, error) {
+func (d itemDir) list(context.Context) (listing, error) {
 	n := d.node
 	if n == nil {
 		n = d.item.Tree()
 	}
-	kids := make([]child, 0, len(n.Children))
-	for _, c := range n.Children {
-		p := join(d.path, c.Name)
-		var nd node
-		switch {
-		case c.Dir:
-			nd = &dir{fs: d.fs, path: p, mtime: d.item.Time, l: itemDir{d.fs, d.cat, d.item, c, p}}
-		case c.Asset != nil:
-			nd = &assetFile{fs: d.fs, cat: d.cat, item: d.item, asset: c.Asset, path: p, mtime: d.item.Time}
-		default:
-			nd = &jsonFile{fs: d.fs, data: c.JSON, path: p, mtime: d.item.Time}
-		}
-		kids = append(kids, child{c.Name, nd, d.fs.o.ItemTimeout})
-	}
-	return kids, nil // Node children are sorted already
+	kids := n.Children // sorted by name
+	return listing{
+		ver:  n,
+		n:    len(kids),
+		name: func(i int) string { return kids[i].Name },
+		mode: func(i int) uint32 {
+			if kids[i].Dir {
+				return syscall.S_IFDIR | 0o555
+			}
+			return syscall.S_IFREG | 0o444
+		},
+		child: func(i int) child {
+			c := kids[i]
+			p := join(d.path, c.Name)
+			var nd node
+			switch {
+			case c.Dir:
+				nd = &dir{fs: d.fs, path: p, mtime: d.item.Time, l: itemDir{d.fs, d.cat, d.item, c, p}}
+			case c.Asset != nil:
+				nd = &assetFile{fs: d.fs, cat: d.cat, item: d.item, asset: c.Asset, path: p, mtime: d.item.Time}
+			default:
+				nd = &jsonFile{fs: d.fs, doc: c.Doc, path: p, mtime: d.item.Time}
+			}
+			return child{c.Name, nd, d.fs.o.ItemTimeout}
+		},
+	}, nil
 }

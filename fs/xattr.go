@@ -117,23 +117,27 @@ func listxattr(attrs map[string]string, dest []byte) (uint32, syscall.Errno) {
 }
 
 // Getxattr implements fusefs.NodeGetxattrer.
-func (a *assetFile) Getxattr(_ context.Context, name string, dest []byte) (uint32, syscall.Errno) {
+func (a *assetFile) Getxattr(_ context.Context, name string, dest []byte) (_ uint32, errno syscall.Errno) {
+	defer a.fs.op("getxattr", a.path, &errno)()
 	return getxattr(assetXattrs(a.asset), name, dest)
 }
 
 // Listxattr implements fusefs.NodeListxattrer.
-func (a *assetFile) Listxattr(_ context.Context, dest []byte) (uint32, syscall.Errno) {
+func (a *assetFile) Listxattr(_ context.Context, dest []byte) (_ uint32, errno syscall.Errno) {
+	defer a.fs.op("listxattr", a.path, &errno)()
 	return listxattr(assetXattrs(a.asset), dest)
 }
 
 // Setxattr implements fusefs.NodeSetxattrer: the file system is read-only.
-func (a *assetFile) Setxattr(context.Context, string, []byte, uint32) syscall.Errno {
+func (a *assetFile) Setxattr(context.Context, string, []byte, uint32) (errno syscall.Errno) {
+	defer a.fs.op("setxattr", a.path, &errno)()
 	return syscall.EROFS
 }
 
 // Removexattr implements fusefs.NodeRemovexattrer: the file system is
 // read-only.
-func (a *assetFile) Removexattr(context.Context, string) syscall.Errno {
+func (a *assetFile) Removexattr(context.Context, string) (errno syscall.Errno) {
+	defer a.fs.op("removexattr", a.path, &errno)()
 	return syscall.EROFS
 }
 
@@ -146,22 +150,26 @@ func (d *dir) xattrs() map[string]string {
 }
 
 // Getxattr implements fusefs.NodeGetxattrer.
-func (d *dir) Getxattr(_ context.Context, name string, dest []byte) (uint32, syscall.Errno) {
+func (d *dir) Getxattr(_ context.Context, name string, dest []byte) (_ uint32, errno syscall.Errno) {
+	defer d.fs.op("getxattr", d.path, &errno)()
 	return getxattr(d.xattrs(), name, dest)
 }
 
 // Listxattr implements fusefs.NodeListxattrer.
-func (d *dir) Listxattr(_ context.Context, dest []byte) (uint32, syscall.Errno) {
+func (d *dir) Listxattr(_ context.Context, dest []byte) (_ uint32, errno syscall.Errno) {
+	defer d.fs.op("listxattr", d.path, &errno)()
 	return listxattr(d.xattrs(), dest)
 }
 
 // Setxattr implements fusefs.NodeSetxattrer: the file system is read-only.
-func (d *dir) Setxattr(context.Context, string, []byte, uint32) syscall.Errno {
+func (d *dir) Setxattr(context.Context, string, []byte, uint32) (errno syscall.Errno) {
+	defer d.fs.op("setxattr", d.path, &errno)()
 	return syscall.EROFS
 }
 
 // Removexattr implements fusefs.NodeRemovexattrer: the file system is
 // read-only.
-func (d *dir) Removexattr(context.Context, string) syscall.Errno {
+func (d *dir) Removexattr(context.Context, string) (errno syscall.Errno) {
+	defer d.fs.op("removexattr", d.path, &errno)()
 	return syscall.EROFS
 }

@@ -61,6 +61,9 @@ type CatalogConfig struct {
 	Headers     map[string]string      `toml:"headers"`
 	Auth        *AuthConfig            `toml:"auth"`
 	Views       map[string]*ViewConfig `toml:"views"`
+	// MaxItems bounds the items of one day folder (0: no limit); a day over
+	// it fails to list (ENOMEM), it is never cut short.
+	MaxItems int `toml:"max_items"`
 
 	name string
 	auth resolvedAuth // filled by check
@@ -187,6 +190,9 @@ func (c *Config) checkCatalog(name string, cat *CatalogConfig) error {
 	}
 	if cat.URL == "" {
 		return fmt.Errorf("key %q: missing", key+".url")
+	}
+	if cat.MaxItems < 0 {
+		return fmt.Errorf("key %q: %d is negative (0: no limit)", key+".max_items", cat.MaxItems)
 	}
 	u, err := url.Parse(cat.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

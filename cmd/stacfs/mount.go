@@ -189,6 +189,7 @@ func newCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, client *rem
 		Name:        cc.name,
 		Collections: cc.Collections,
 		TTL:         cfg.Cache.MetadataTTL.Duration,
+		MaxItems:    cc.MaxItems,
 		Cache:       bc,
 		Logger:      log,
 	})
