@@ -12,10 +12,10 @@ import (
 
 func TestDeflatedSeeksUseCheckpoints(t *testing.T) {
 	old := CheckpointEvery
-	CheckpointEvery = 1 << 20
+	CheckpointEvery = 512 << 10
 	t.Cleanup(func() { CheckpointEvery = old })
 
-	data := text(7, 12<<20)
+	data := text(7, 6<<20)
 	a := &memArchive{b: build(t, []entry{{"big.xml", zip.Deflate, data}})}
 	ctx := context.Background()
 	ix, err := Read(ctx, a, int64(len(a.b)))
@@ -36,12 +36,12 @@ func TestDeflatedSeeksUseCheckpoints(t *testing.T) {
 		t.Fatal("whole read differs")
 	}
 	if n := m.Checkpoints(); n < 8 {
-		t.Fatalf("%d checkpoints after 12 MiB, want about one per MiB", n)
+		t.Fatalf("%d checkpoints after 6 MiB, want about two per MiB", n)
 	}
 	// Seeks, backwards and forwards, from a new reader: each starts at a
 	// checkpoint, not at the member's start.
 	z2, _ := m.OpenDeflated(ctx, a)
-	for _, off := range []int64{11<<20 + 12345, 3 << 20, 7<<20 - 1, 100, 12<<20 - 10} {
+	for _, off := range []int64{5<<20 + 12345, 3 << 20, 4<<20 - 1, 100, 6<<20 - 10} {
 		a.mu.Lock()
 		a.bytes = 0
 		a.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -67,13 +68,13 @@ func build(t testing.TB, entries []entry) []byte {
 // text makes n bytes of compressible, non-repeating text.
 func text(seed uint64, n int) []byte {
 	r := rand.New(rand.NewPCG(seed, 1))
-	words := []string{"band", "tile", "orbit", "granule", "<value>", "2024-03-04", "B04", "reflectance", "\n"}
-	var b bytes.Buffer
-	for b.Len() < n {
-		b.WriteString(words[r.IntN(len(words))])
-		fmt.Fprintf(&b, "%d ", r.IntN(1000))
+	words := []string{"band ", "tile ", "orbit ", "granule ", "<value>", "2024-03-04 ", "B04 ", "reflectance ", "\n"}
+	b := make([]byte, 0, n+16)
+	for len(b) < n {
+		b = append(b, words[r.IntN(len(words))]...)
+		b = strconv.AppendUint(b, r.Uint64N(1000), 10)
 	}
-	return b.Bytes()[:n]
+	return b[:n]
 }
 
 func readMember(t *testing.T, a *memArchive, m *Member) []byte {
