@@ -2,16 +2,19 @@ package remote
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
 )
 
 // Scope decides which URLs receive a catalog's token: the catalog's own origin and the
-// origins listed for it, over https (or http when the catalog itself is http), and never
-// a URL that already carries a signature of its own (Presigned).
+// origins listed for it (a leading "*." matches every subdomain), over https (or http when
+// the catalog itself is http), and never a URL that already carries a signature of its
+// own (Presigned).
 type Scope struct {
 	origins   map[origin]bool
+	wild      []origin // host is the suffix after "*."
 	allowHTTP bool
 }
 
@@ -46,7 +49,8 @@ func originOf(u *url.URL) (origin, bool) {
 
 // NewScope returns the scope of a catalog at catalogURL, widened to hosts. A host is
 // "host" (https, port 443), "host:port" (https) or a full "https://host:port" URL; an
-// http URL is accepted only when the catalog itself is http.
+// http URL is accepted only when the catalog itself is http. A host written "*.domain"
+// matches every name under domain (a.domain, b.a.domain), not domain itself.
 func NewScope(catalogURL string, hosts []string) (*Scope, error) {
 	cu, err := url.Parse(catalogURL)
 	if err != nil {
@@ -59,7 +63,13 @@ func NewScope(catalogURL string, hosts []string) (*Scope, error) {
 	s := &Scope{origins: map[origin]bool{co: true}, allowHTTP: co.scheme == "http"}
 	for _, h := range hosts {
 		h = strings.TrimSpace(h)
-		raw := h
+		raw, wild := h, false
+		if rest, ok := strings.CutPrefix(raw, "*."); ok {
+			raw, wild = rest, true
+		} else if i := strings.Index(raw, "://*."); i >= 0 {
+			raw, wild = raw[:i+3]+raw[i+5:], true
+		}
+		h = raw
 		if !strings.Contains(h, "://") {
 			raw = "https://" + h
 		}
@@ -73,6 +83,13 @@ func NewScope(catalogURL string, hosts []string) (*Scope, error) {
 		}
 		if o.scheme == "http" && !s.allowHTTP {
 			return nil, fmt.Errorf("scope: host %q is http but the catalog is https: tokens are never sent over http", h)
+		}
+		if wild {
+			if !strings.Contains(o.host, ".") || net.ParseIP(o.host) != nil {
+				return nil, fmt.Errorf("scope: host \"*.%s\": a wildcard needs a domain of two labels or more", o.host)
+			}
+			s.wild = append(s.wild, o)
+			continue
 		}
 		s.origins[o] = true
 	}
@@ -88,10 +105,20 @@ func (s *Scope) Allows(u *url.URL) bool {
 		return false
 	}
 	o, ok := originOf(u)
-	if !ok || (o.scheme == "http" && !s.allowHTTP) || !s.origins[o] {
+	if !ok || (o.scheme == "http" && !s.allowHTTP) || !(s.origins[o] || s.matchesWild(o)) {
 		return false
 	}
 	return !Presigned(u)
+}
+
+// matchesWild reports whether o is under one of the "*." hosts (same scheme and port).
+func (s *Scope) matchesWild(o origin) bool {
+	for _, w := range s.wild {
+		if w.scheme == o.scheme && w.port == o.port && strings.HasSuffix(o.host, "."+w.host) {
+			return true
+		}
+	}
+	return false
 }
 
 // Origins returns the origins of the scope as scheme://host:port, sorted, for logs.
@@ -99,6 +126,9 @@ func (s *Scope) Origins() []string {
 	var out []string
 	for o := range s.origins {
 		out = append(out, o.String())
+	}
+	for _, w := range s.wild {
+		out = append(out, w.scheme+"://*."+w.host+":"+w.port)
 	}
 	slices.Sort(out)
 	return out

@@ -25,6 +25,9 @@ const (
 	AuthRefreshToken      = "refresh_token"
 	AuthPassword          = "password"
 	AuthClientCredentials = "client_credentials"
+	// AuthEDL is an Earthdata Login user token got with the username and password
+	// (find_or_create_token, HTTP Basic).
+	AuthEDL = "edl"
 )
 
 // Client authentication styles of AuthConfig.ClientAuth.
@@ -66,6 +69,9 @@ type AuthConfig struct {
 	Username, Password string
 	// Token is the bearer type's static access token.
 	Token string
+	// TOTP, with the password grant, is sent as the totp field (Keycloak two-factor
+	// sign-in): a one-time code, or the base32 secret codes are made from.
+	TOTP string
 	// Scopes are requested with the password and client_credentials grants.
 	Scopes []string
 	// ClientAuth is "basic" or "form"; "" means basic for client_credentials and form
@@ -101,8 +107,10 @@ func (c AuthConfig) validate() error {
 		required = [][2]string{{"TokenURL", c.TokenURL}, {"ClientID", c.ClientID}, {"Username", c.Username}, {"Password", c.Password}}
 	case AuthClientCredentials:
 		required = [][2]string{{"TokenURL", c.TokenURL}, {"ClientID", c.ClientID}, {"ClientSecret", c.ClientSecret}}
+	case AuthEDL:
+		required = [][2]string{{"TokenURL", c.TokenURL}, {"Username", c.Username}, {"Password", c.Password}}
 	default:
-		return fmt.Errorf("unknown auth type %q (want none, bearer, refresh_token, password or client_credentials)", c.Type)
+		return fmt.Errorf("unknown auth type %q (want none, bearer, refresh_token, password, client_credentials or edl)", c.Type)
 	}
 	for _, r := range required {
 		if err := need(r[0], r[1]); err != nil {
@@ -384,6 +392,8 @@ func (t *Tokens) fetch(ctx context.Context) (*oauth2.Token, error) {
 		tok, err = t.fetchPassword(ctx)
 	case AuthRefreshToken:
 		tok, err = t.fetchRefresh(ctx)
+	case AuthEDL:
+		tok, err = t.fetchEDL(ctx)
 	default:
 		err = fmt.Errorf("auth type %q has no token endpoint", t.cfg.Type)
 	}
@@ -407,9 +417,9 @@ func (t *Tokens) fetchPassword(ctx context.Context) (*oauth2.Token, error) {
 		t.log.Debug("refresh token lapsed, logging in again", "token_url", t.url)
 	}
 	t.rotated, t.rotatedDeadline = "", time.Time{}
-	tok, err := t.conf.PasswordCredentialsToken(ctx, t.cfg.Username, t.cfg.Password)
+	tok, err := t.passwordGrant(ctx)
 	if err != nil {
-		return nil, t.wrap(err)
+		return nil, err
 	}
 	t.keepRotated(tok)
 	return tok, nil
@@ -541,7 +551,7 @@ func (t *Tokens) wrap(err error) error {
 
 // scrub replaces every secret of the configuration found in s.
 func (t *Tokens) scrub(s string) string {
-	for _, secret := range []string{t.cfg.ClientSecret, t.cfg.Password, t.cfg.RefreshToken, t.cfg.Token, t.rotated} {
+	for _, secret := range []string{t.cfg.ClientSecret, t.cfg.Password, t.cfg.RefreshToken, t.cfg.Token, t.cfg.TOTP, t.rotated} {
 		if len(secret) >= 4 {
 			s = strings.ReplaceAll(s, secret, "[redacted]")
 		}

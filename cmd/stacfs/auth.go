@@ -49,6 +49,8 @@ type AuthConfig struct {
 	// EnvFile is a dotenv file as EarthPlatform hands out: EDS_CLIENT_ID,
 	// EDS_SECRET, EDS_AUTH_URL, EDS_API_URL.
 	EnvFile string `toml:"env_file"`
+
+	ProviderAuth // keys of the cloud providers' presets (providers.go)
 }
 
 // resolvedAuth is an auth table with every value read, and the files that
@@ -107,9 +109,12 @@ func (cat *CatalogConfig) applyPreset(key string) error {
 	if cat.Preset == "" {
 		return nil
 	}
+	if pp, ok := providerPresets[cat.Preset]; ok {
+		return cat.applyProviderPreset(key, pp)
+	}
 	p, ok := presets[cat.Preset]
 	if !ok {
-		return fmt.Errorf("key %q: unknown preset %q (want esa-maap, terrascope or earthplatform)", key+".preset", cat.Preset)
+		return fmt.Errorf("key %q: unknown preset %q (want esa-maap, terrascope, earthplatform, planetary-computer, earthdata or cdse)", key+".preset", cat.Preset)
 	}
 	if cat.Auth == nil {
 		cat.Auth = &AuthConfig{}
@@ -197,9 +202,9 @@ func (cat *CatalogConfig) resolveAuth(key, cfgPath string) error {
 	k := key + ".auth"
 	r := resolvedAuth{}
 	switch a.Type {
-	case "", "none", "bearer", "refresh_token", "password", "client_credentials":
+	case "", "none", "bearer", "refresh_token", "password", "client_credentials", remote.AuthEDL:
 	default:
-		return fmt.Errorf("key %q: unknown auth type %q (want none, bearer, refresh_token, password or client_credentials)", k+".type", a.Type)
+		return fmt.Errorf("key %q: unknown auth type %q (want none, bearer, refresh_token, password, client_credentials or edl)", k+".type", a.Type)
 	}
 	switch a.ClientAuth {
 	case "", "basic", "form":
@@ -287,6 +292,7 @@ func (cat *CatalogConfig) resolveAuth(key, cfgPath string) error {
 		"refresh_token":      {"token_url", "client_id", "refresh_token"},
 		"password":           {"token_url", "client_id", "username", "password"},
 		"client_credentials": {"token_url", "client_id", "client_secret"},
+		remote.AuthEDL:       {"token_url", "username", "password"},
 	}[c.Type]
 	got := map[string]string{"token": c.Token, "token_url": c.TokenURL, "client_id": c.ClientID, "refresh_token": c.RefreshToken,
 		"username": c.Username, "password": c.Password, "client_secret": c.ClientSecret}

@@ -192,6 +192,7 @@ func checkCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, r *checkR
 			matched = fmt.Sprintf(", %d matched", page.NumberMatched)
 		}
 		r.pass(name, "item search in %s (limit 1): ok, item %s%s", coll, page.Items[0].ID, matched)
+		checkAssetRead(ctx, &qcc, client, &page.Items[0], r)
 	}
 }
 

@@ -24,7 +24,8 @@ func TestCheck(t *testing.T) {
 	day := time.Date(2024, 3, 14, 10, 0, 0, 0, time.UTC)
 	pub.AddCollection(fakestac.Collection{ID: "s2", Title: "Sentinel-2"})
 	pub.AddCollection(fakestac.Collection{ID: "empty", Title: "Nothing"})
-	pub.AddItem(fakestac.Item{ID: "S2B_1", Collection: "s2", Datetime: &day, Bbox: []float64{1, 2, 3, 4}})
+	pub.AddItem(fakestac.Item{ID: "S2B_1", Collection: "s2", Datetime: &day, Bbox: []float64{1, 2, 3, 4},
+		Assets: map[string]fakestac.Asset{"B04": {Path: "/data/S2B_1/B04.tif", Size: 100_000, Seed: 3}}})
 
 	// ESA MAAP with a wrong client secret.
 	esa := fakestac.NewESAMAAP(fakestac.ESAOptions{})
@@ -62,7 +63,8 @@ func TestCheck(t *testing.T) {
 				"ok   pub: landing page (id fakestac, 9 conformance classes: core collections item-search filter fields, search GET+POST)",
 				"ok   pub: collections (2: s2, empty)",
 				"ok   pub: item search in s2 (limit 1): ok, item S2B_1, 1 matched",
-				"4 checks ok, 0 failed",
+				"ok   pub: asset read (B04 of S2B_1, " + pub.URL + "/data/S2B_1/B04.tif): 16384 bytes of 100000",
+				"5 checks ok, 0 failed",
 			},
 		},
 		{
@@ -81,7 +83,8 @@ func TestCheck(t *testing.T) {
 				"ok   esa: token (refresh_token)",
 				"ok   esa: collections (2: BiomassLevel1b, BiomassLevel2a)",
 				"ok   esa: item search in BiomassLevel1b (limit 1): ok, item BIO_",
-				"5 checks ok, 0 failed",
+				"ok   esa: asset read (",
+				"6 checks ok, 0 failed",
 			},
 			notWant: []string{esa.ClientSecret, esa.OfflineToken, "eyJ", "pub:"},
 		},
@@ -89,7 +92,7 @@ func TestCheck(t *testing.T) {
 			name:    "ESA MAAP with a wrong client secret",
 			config:  esaConfig(creds),
 			status:  1,
-			want:    []string{"FAIL esa: token: 401 invalid_client", "ok   pub: landing page", "4 checks ok, 1 failed"},
+			want:    []string{"FAIL esa: token: 401 invalid_client", "ok   pub: landing page", "5 checks ok, 1 failed"},
 			notWant: []string{wrongSecret, esa.ClientSecret, esa.OfflineToken, "eyJ", "esa: landing page"},
 		},
 		{

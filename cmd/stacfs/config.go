@@ -65,8 +65,10 @@ type CatalogConfig struct {
 	// it fails to list (ENOMEM), it is never cut short.
 	MaxItems int `toml:"max_items"`
 
-	name string
-	auth resolvedAuth // filled by check
+	name      string
+	auth      resolvedAuth  // filled by check
+	prov      providerSetup // filled by check (providers.go)
+	netrcPath string        // the .netrc that gave the password, if any
 }
 
 // defaultConfig holds the value of every key that is not set: the defaults
@@ -186,6 +188,9 @@ func (c *Config) checkCatalog(name string, cat *CatalogConfig) error {
 		return err
 	}
 	if err := cat.resolveAuth(key, c.path); err != nil {
+		return err
+	}
+	if err := cat.resolveProvider(key, c.path); err != nil {
 		return err
 	}
 	if cat.URL == "" {

@@ -144,6 +144,7 @@ func newClient(cfg *Config, cc *CatalogConfig, log *slog.Logger) (*remote.Client
 	client := &remote.Client{HTTP: remote.NewHTTPClient(), UserAgent: "stacfs/" + versionString(), Header: h,
 		Logger: log.With("catalog", cc.name), RetryBudget: cfg.Network.RetryBudget.Duration, StallTimeout: cfg.Network.StallTimeout.Duration,
 		MaxPerOrigin: cfg.Network.MaxPerOrigin}
+	cc.prov.tuneClient(client)
 	if cc.auth.cfg.Type == "none" || cc.auth.cfg.Type == "" {
 		return client, nil
 	}
@@ -185,7 +186,7 @@ func signIn(ctx context.Context, cc *CatalogConfig, client *remote.Client) error
 // anything is mounted.
 func newCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, log *slog.Logger) (*catalog.Catalog, error) {
 	src := &remote.Catalog{Client: client, URL: cc.URL}
-	cat := catalog.New(src, client, catalog.Options{
+	cat := catalog.New(src, assetReader(cc, client, log), catalog.Options{
 		Name:        cc.name,
 		Collections: cc.Collections,
 		TTL:         cfg.Cache.MetadataTTL.Duration,

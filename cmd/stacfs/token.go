@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/stacfs/stacfs/remote"
 )
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("token", "stacfs token [--config FILE] --catalog NAME", stderr)
+	fl := newFlagSet("token", "stacfs token [--config FILE] --catalog NAME [--href URL]", stderr)
 	cfgPath := fl.String("config", "", "config file (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
 	name := fl.String("catalog", "", "the catalog whose access token to print")
+	href := fl.String("href", "", "print the URL stacfs reads this asset href from (SAS-signed, presigned) instead")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -35,15 +38,36 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	if client.Auth == nil {
-		return fmt.Errorf("catalog %q has no auth: it needs no token", cc.name)
-	}
 	ctx, cancel := context.WithTimeout(ctx, signInTimeout)
 	defer cancel()
+	if *href != "" {
+		return printSigned(ctx, cc, client, *href, stdout, stderr)
+	}
+	if client.Auth == nil {
+		if cc.prov.sasURL != "" {
+			return fmt.Errorf("catalog %q signs each asset href with a SAS token: pass --href URL", cc.name)
+		}
+		return fmt.Errorf("catalog %q has no auth: it needs no token", cc.name)
+	}
 	tok, err := client.Auth.Tokens.Token(ctx)
 	if err != nil {
 		return fmt.Errorf("catalog %q: %w", cc.name, err)
 	}
 	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+// printSigned prints the URL stacfs reads href from (stacfs token --href): SAS-signed for
+// the Planetary Computer, the presigned URL an Earthdata download host redirects to.
+func printSigned(ctx context.Context, cc *CatalogConfig, client *remote.Client, href string, stdout, stderr io.Writer) error {
+	rd := assetReader(cc, client, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if rd.Signer == nil {
+		return fmt.Errorf("catalog %q does not sign hrefs: read %s as it is", cc.name, remote.RedactURL(href))
+	}
+	u, err := rd.Signer.Sign(ctx, href)
+	if err != nil {
+		return fmt.Errorf("catalog %q: %w", cc.name, err)
+	}
+	fmt.Fprintln(stdout, u)
 	return nil
 }
