@@ -211,7 +211,9 @@ func (d *Redirects) resolveOnce(ctx context.Context, href string, renewed *bool)
 		if err != nil {
 			return redirect{}, fmt.Errorf("GET %s: redirect to an invalid location: %w", RedactURL(href), ErrBadResponse)
 		}
-		if signIn(next) && !a.Scope.Allows(next) {
+		// A sign-in page, even inside the scope (urs.earthdata.nasa.gov is under the
+		// preset's *.earthdata.nasa.gov): never a place to read bytes from.
+		if signIn(next) {
 			if refusedToken() {
 				return d.resolveOnce(ctx, href, renewed)
 			}
