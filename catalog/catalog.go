@@ -141,6 +141,8 @@ type Catalog struct {
 	hrefs    map[string]string               // fresher asset URLs (re-signed), by assetID
 
 	views []View // set before serving
+
+	ctr containers // zip member lists (container.go)
 }
 
 // DefaultTTL is how long listings and sizes are cached when Options.TTL is 0.

@@ -20,6 +20,10 @@ type Node struct {
 	// Files only: exactly one of Asset and Doc is set.
 	Asset *remote.Asset
 	Doc   *Doc
+
+	// Container folders (see IsZip, IsZarr): the zip asset whose members
+	// the folder holds, or the Zarr store whose keys it holds.
+	Archive, Store *remote.Asset
 }
 
 // Child returns the child called name, or nil.
@@ -64,7 +68,9 @@ func Layout(it remote.Item) *Node {
 		name := b.root.names.take(assets[i].Key, lastSeg(paths[i]))
 		b.root.files[name] = &Node{Name: name, Asset: &assets[i]}
 	}
-	return b.root.node("")
+	root := b.root.node("")
+	addContainers(root)
+	return root
 }
 
 // prefixKey identifies a folder: the href's origin plus its path segments.

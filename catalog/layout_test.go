@@ -41,7 +41,7 @@ func TestLayout(t *testing.T) {
 				"enclosure_annot": esa + "annotation/bio_annot.xml",
 				"product":         "https://catalog.example.org/data/zipper/BIO_S1_SCS__1S_X.zip",
 			},
-			want: []string{"BIO_S1_SCS__1S_X.zip", "annotation/", "annotation/bio_annot.nc", "annotation/bio_annot.xml", "item.json", "measurement/", "measurement/bio_i_abs.tiff", "preview/", "preview/bio_ql.png"},
+			want: []string{"BIO_S1_SCS__1S_X/", "BIO_S1_SCS__1S_X.zip", "annotation/", "annotation/bio_annot.nc", "annotation/bio_annot.xml", "item.json", "measurement/", "measurement/bio_i_abs.tiff", "preview/", "preview/bio_ql.png"},
 		},
 		{
 			name: "terrascope: files in the product folder, keys are file names",

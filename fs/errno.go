@@ -8,6 +8,7 @@ import (
 
 	"github.com/stacfs/stacfs/catalog"
 	"github.com/stacfs/stacfs/remote"
+	"github.com/stacfs/stacfs/zipindex"
 )
 
 // toErrno maps an error to the errno a FUSE operation returns. It is the
@@ -21,6 +22,8 @@ import (
 //	remote.ErrChanged            ESTALE  (the object changed while open)
 //	catalog.ErrNoURL             EIO
 //	catalog.ErrTooManyItems      ENOMEM  (a day over max_items: never a short listing)
+//	zipindex.ErrEncrypted        EACCES  (an encrypted zip member)
+//	zipindex.ErrMethod           EOPNOTSUPP (a zip member neither stored nor deflated)
 //	anything else                EIO     (network, server, timeout,
 //	                                      ECONNRESET and the like)
 func toErrno(err error) syscall.Errno {
@@ -44,6 +47,10 @@ func toErrno(err error) syscall.Errno {
 		return syscall.ENOMEM
 	case errors.Is(err, catalog.ErrNoURL):
 		return syscall.EIO
+	case errors.Is(err, zipindex.ErrEncrypted):
+		return syscall.EACCES
+	case errors.Is(err, zipindex.ErrMethod):
+		return syscall.EOPNOTSUPP
 	default:
 		return syscall.EIO
 	}

@@ -225,14 +225,14 @@ type itemDir struct {
 	path string
 }
 
-func (d itemDir) list(context.Context) (listing, error) {
+func (d itemDir) list(ctx context.Context) (listing, error) {
 	n := d.node
 	if n == nil {
 		n = d.item.Tree()
 	}
-	kids := n.Children // sorted by name
+	kids, ver := d.shown(ctx, n) // sorted by name
 	return listing{
-		ver:  n,
+		ver:  ver,
 		n:    len(kids),
 		name: func(i int) string { return kids[i].Name },
 		mode: func(i int) uint32 {
@@ -246,6 +246,8 @@ func (d itemDir) list(context.Context) (listing, error) {
 			p := join(d.path, c.Name)
 			var nd node
 			switch {
+			case c.Archive != nil:
+				nd = d.zipFolder(c.Archive, p)
 			case c.Dir:
 				nd = &dir{fs: d.fs, path: p, mtime: d.item.Time, l: itemDir{d.fs, d.cat, d.item, c, p}}
 			case c.Asset != nil:

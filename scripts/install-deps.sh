@@ -2,7 +2,8 @@
 # Installs what stacfs needs on a Debian machine, only what is missing.
 #   scripts/install-deps.sh          the tests: FUSE 3 (fusermount3, /dev/fuse),
 #                                    GDAL (gdalinfo, gdal_translate, python3-gdal),
-#                                    getfattr (attr), python3-rasterio
+#                                    getfattr (attr), python3-rasterio, unzip,
+#                                    python3-zarr, python3-xarray
 #   scripts/install-deps.sh --gis    also QGIS (python3-qgis) for make test-gis
 #   scripts/install-deps.sh --bench  also what make bench uses: curl (the
 #                                    one-stream baseline), numpy (to make the
@@ -16,6 +17,10 @@ command -v gdalinfo >/dev/null || need+=(gdal-bin)
 /usr/bin/python3 -c 'from osgeo import gdal' 2>/dev/null || need+=(python3-gdal)
 command -v getfattr >/dev/null || need+=(attr)
 /usr/bin/python3 -c 'import rasterio' 2>/dev/null || need+=(python3-rasterio)
+# zip and Zarr folders (tests/containers_test.go): unzip, sha256sum, xarray over zarr
+command -v unzip >/dev/null || need+=(unzip)
+/usr/bin/python3 -c 'import zarr' 2>/dev/null || need+=(python3-zarr)
+/usr/bin/python3 -c 'import xarray' 2>/dev/null || need+=(python3-xarray)
 if [ "${1:-}" = "--gis" ]; then
   /usr/bin/python3 -c 'import qgis.core' 2>/dev/null || need+=(python3-qgis qgis-providers)
 fi

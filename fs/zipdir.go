@@ -1,0 +1,204 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+
+	fusefs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/catalog"
+	"github.com/stacfs/stacfs/remote"
+	"github.com/stacfs/stacfs/zipindex"
+)
+
+// shown returns the children of an item folder that it shows, and the
+// listing's version: a zip asset's folder only when the archive can be
+// ranged (its server answers Range and its size is known); else the zip
+// stays a plain file. Telling takes the asset's stat (one request, cached
+// like any stat), made only for items that hold a zip.
+func (d itemDir) shown(ctx context.Context, n *catalog.Node) ([]*catalog.Node, any) {
+	kids := n.Children
+	var out []*catalog.Node
+	for i, c := range kids {
+		if c.Archive == nil {
+			if out != nil {
+				out = append(out, c)
+			}
+			continue
+		}
+		ok, err := d.cat.Rangeable(ctx, d.item, c.Archive)
+		if err == nil && ok {
+			if out != nil {
+				out = append(out, c)
+			}
+			continue
+		}
+		d.fs.log.Debug("zip asset shown as a file only", "path", join(d.path, c.Name), "rangeable", ok, "err", err)
+		if out == nil {
+			out = append(make([]*catalog.Node, 0, len(kids)), kids[:i]...)
+		}
+	}
+	if out == nil {
+		return kids, n
+	}
+	return out, sliceVer(out) // a new version: which zips can be ranged may change
+}
+
+// zipFolder is the folder of a zip asset's members.
+func (d itemDir) zipFolder(a *remote.Asset, p string) node {
+	return &dir{fs: d.fs, path: p, mtime: d.item.Time, l: zipDir{fs: d.fs, cat: d.cat, item: d.item, asset: a, path: p}}
+}
+
+// zipDir lists a folder of a zip archive's members: the archive's root, or
+// the folder at names inside it.
+type zipDir struct {
+	fs    *FS
+	cat   *catalog.Catalog
+	item  *catalog.Item
+	asset *remote.Asset
+	names []string
+	path  string
+}
+
+func (d zipDir) list(ctx context.Context) (listing, error) {
+	za, obj, err := d.cat.Archive(ctx, d.item, d.asset)
+	if err != nil {
+		return listing{}, err
+	}
+	n := za.Tree.Find(d.names)
+	if n == nil || !n.Dir {
+		return listing{}, fmt.Errorf("zip folder %s: %w", d.path, remote.ErrNotFound)
+	}
+	kids := n.Children // sorted by name
+	return listing{
+		ver:  n,
+		n:    len(kids),
+		name: func(i int) string { return kids[i].Name },
+		mode: func(i int) uint32 {
+			if kids[i].Dir {
+				return syscall.S_IFDIR | 0o555
+			}
+			return syscall.S_IFREG | 0o444
+		},
+		child: func(i int) child {
+			c := kids[i]
+			p := join(d.path, c.Name)
+			mtime := d.item.Time
+			if c.Index >= 0 {
+				mtime = za.Index.Members[c.Index].Modified
+			}
+			if c.Dir {
+				sub := d
+				sub.names = append(append([]string(nil), d.names...), c.Name)
+				sub.path = p
+				return child{c.Name, &dir{fs: d.fs, path: p, mtime: mtime, l: sub}, d.fs.o.ItemTimeout}
+			}
+			return child{c.Name, &zipMember{fs: d.fs, cat: d.cat, obj: obj, m: za.Index.Members[c.Index], path: p}, d.fs.o.ItemTimeout}
+		},
+	}, nil
+}
+
+// zipMember is a file inside a zip archive: a stored member reads as a
+// range of the archive through the block cache; a deflated one through a
+// decompressor with checkpoints (zipindex.Deflated).
+type zipMember struct {
+	fusefs.Inode
+	fs   *FS
+	cat  *catalog.Catalog
+	obj  cache.Object // the archive, at the version listed
+	m    *zipindex.Member
+	path string
+}
+
+var _ = (fusefs.NodeGetattrer)((*zipMember)(nil))
+var _ = (fusefs.NodeOpener)((*zipMember)(nil))
+var _ = (fusefs.NodeSetattrer)((*zipMember)(nil))
+
+func (z *zipMember) mode() uint32 { return syscall.S_IFREG | 0o444 }
+
+func (z *zipMember) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
+	out.Mode = z.mode()
+	out.Nlink = 1
+	out.Ino = ino(z.path)
+	out.Size = uint64(z.m.Size)
+	out.Blocks = (out.Size + 511) / 512
+	out.Blksize = 4 << 20
+	setTime(out, z.m.Modified)
+	return 0
+}
+
+// Getattr implements fusefs.NodeGetattrer.
+func (z *zipMember) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.SetTimeout(z.fs.o.ItemTimeout)
+	return z.fill(ctx, &out.Attr)
+}
+
+// Setattr implements fusefs.NodeSetattrer: the file system is read-only.
+func (z *zipMember) Setattr(context.Context, fusefs.FileHandle, *fuse.SetAttrIn, *fuse.AttrOut) syscall.Errno {
+	return syscall.EROFS
+}
+
+// Open implements fusefs.NodeOpener.
+func (z *zipMember) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle, _ uint32, errno syscall.Errno) {
+	defer z.fs.op("open", z.path, &errno)()
+	if flags&writeFlags != 0 {
+		return nil, 0, syscall.EROFS
+	}
+	if err := z.m.Readable(); err != nil {
+		return nil, 0, z.fs.fail("open", z.path, err)
+	}
+	archive := z.cat.ObjectReader(z.obj)
+	if z.m.Method == 0 { // stored: a range of the archive, read like an asset
+		off, err := z.m.DataOffset(ctx, archive)
+		if err != nil {
+			return nil, 0, z.fs.fail("open", z.path, err)
+		}
+		obj := catalog.Section(z.obj, z.m.Name, off, z.m.Size)
+		file := &assetFile{fs: z.fs, path: z.path}
+		return &assetHandle{file: file, r: z.fs.o.Cache.NewReader(obj)}, fuse.FOPEN_DIRECT_IO, 0
+	}
+	// Deflated: compressed bytes through a cache reader of the archive
+	// (read-ahead for the sequential stream); the output goes to the
+	// page cache, which keeps it for later reads.
+	r := z.fs.o.Cache.NewReader(z.obj)
+	d, err := z.m.OpenDeflated(ctx, r)
+	if err != nil {
+		r.Close()
+		return nil, 0, z.fs.fail("open", z.path, err)
+	}
+	return &deflatedHandle{z: z, r: r, d: d}, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// deflatedHandle is an open deflated member.
+type deflatedHandle struct {
+	z *zipMember
+	r *cache.Reader
+	d *zipindex.Deflated
+}
+
+var _ = (fusefs.FileReader)((*deflatedHandle)(nil))
+var _ = (fusefs.FileReleaser)((*deflatedHandle)(nil))
+
+// Read implements fusefs.FileReader.
+func (h *deflatedHandle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.ReadResult, errno syscall.Errno) {
+	defer h.z.fs.op("read", h.z.path, &errno)()
+	n, err := h.d.ReadAt(ctx, dest, off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, h.z.fs.fail("read", h.z.path, err)
+	}
+	if h.z.fs.o.Served != nil {
+		h.z.fs.o.Served(n)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+// Release implements fusefs.FileReleaser.
+func (h *deflatedHandle) Release(context.Context) syscall.Errno {
+	h.r.Close()
+	return 0
+}

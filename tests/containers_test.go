@@ -1,0 +1,181 @@
+package tests
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stacfs/stacfs/fakestac"
+)
+
+const safeID = "S2B_MSIL1C_20240305T103629_N0510_R008_T31UFS_20240305T123456"
+
+// zipFixture serves one item whose product is a Range-capable SAFE-like zip
+// (a stored GeoTIFF, a deflated XML, a deflated 30 MiB auxiliary file, an
+// encrypted member), a second zip with unsafe member names, and a zip that
+// its server cannot range. It returns the server, the mounted item folder
+// and a local copy of the product.
+func zipFixture(t *testing.T) (srv *fakestac.Server, item, local string, entries []fakestac.ZipEntry) {
+	t.Helper()
+	mod := time.Date(2024, 3, 5, 12, 34, 56, 0, time.UTC)
+	entries = append(fakestac.SAFEEntries(safeID, fakestac.DemoGeoTIFF(), 30<<20),
+		fakestac.ZipEntry{Name: safeID + ".SAFE/secret.bin", Data: []byte("not really encrypted"), Encrypted: true})
+	product, err := fakestac.BuildZip(entries, mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsafe, err := fakestac.BuildZip([]fakestac.ZipEntry{
+		{Name: "../escape.txt", Data: []byte("up")},
+		{Name: "/abs/olute.txt", Data: []byte("abs"), Deflate: true},
+		{Name: "ok/./fine.txt", Data: []byte("fine")},
+	}, mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = fakestac.New(fakestac.Options{})
+	t.Cleanup(srv.Close)
+	srv.AddCollection(fakestac.Collection{ID: "S2ZIP", Start: mod})
+	dir := "/data/products/" + safeID + "/"
+	srv.AddItem(fakestac.Item{
+		ID: safeID, Collection: "S2ZIP", Datetime: &mod,
+		Assets: map[string]fakestac.Asset{
+			"product": {Path: dir + safeID + ".SAFE.zip", Content: product, Type: "application/zip", FileSize: true, Roles: []string{"data"}},
+			"odd":     {Path: dir + "odd.zip", Content: unsafe, Roles: []string{"data"}},
+			"onfly":   {Path: "/zipper/" + safeID + ".zip", Content: product, NoLength: true, Type: "application/zip"},
+		},
+	})
+	local = filepath.Join(t.TempDir(), "product.zip")
+	if err := os.WriteFile(local, product, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := startMount(t, configFor(srv, ""))
+	item = filepath.Join(m.Dir, "S2ZIP", mod.Format("2006/01/02"), safeID)
+	return srv, item, local, entries
+}
+
+// TestZipFolder: a zip product shows as its file and as a folder of its
+// members, listed from the archive's end, read member by member.
+func TestZipFolder(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "unzip", "sha256sum")
+	srv, item, local, entries := zipFixture(t)
+	archive := "/data/products/" + safeID + "/" + safeID + ".SAFE.zip"
+
+	// The item folder: both zips with folders, the unrangeable one without.
+	names := ls(t, item)
+	want := []string{safeID + ".SAFE/", safeID + ".SAFE.zip", safeID + ".zip", "item.json", "odd/", "odd.zip"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("ls item = %q, want %q", names, want)
+	}
+
+	// Listing the folder reads the archive's end only.
+	srv.Reset()
+	folder := filepath.Join(item, safeID+".SAFE")
+	var got []string
+	sizes := map[string]int64{}
+	err := filepath.WalkDir(folder, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == folder {
+			return err
+		}
+		rel, _ := filepath.Rel(folder, p)
+		if d.IsDir() {
+			rel += "/"
+		} else {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			sizes[rel] = fi.Size()
+			// (archive/zip writes no time for a raw, "encrypted", member)
+			if !strings.HasSuffix(rel, "secret.bin") && !fi.ModTime().Equal(time.Date(2024, 3, 5, 12, 34, 56, 0, time.UTC)) {
+				t.Errorf("%s: mtime %v", rel, fi.ModTime())
+			}
+		}
+		got = append(got, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, b := srv.Count(archive), srv.BytesServed(archive); n > 2 || b > 256<<10 {
+		t.Errorf("listing the zip folder made %d requests for %d bytes of the archive, want at most 2 (its end)", n, b)
+	}
+	// ... and matches unzip's listing of the local copy.
+	var unz []string
+	for _, l := range strings.Split(strings.TrimSpace(run(t, "unzip", "-Z1", local)), "\n") {
+		unz = append(unz, l)
+	}
+	sort.Strings(got)
+	sort.Strings(unz)
+	if !reflect.DeepEqual(got, unz) {
+		t.Errorf("ls -R of the zip folder:\n%s\nunzip -Z1:\n%s", strings.Join(got, "\n"), strings.Join(unz, "\n"))
+	}
+
+	// Every member's bytes are the archive's (sha256sum), and its size.
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name, "/") || e.Encrypted {
+			continue
+		}
+		if sizes[e.Name] != int64(len(e.Data)) {
+			t.Errorf("%s: size %d, want %d", e.Name, sizes[e.Name], len(e.Data))
+		}
+		sum := sha256.Sum256(e.Data)
+		out := run(t, "sha256sum", filepath.Join(folder, e.Name))
+		if f := strings.Fields(out); len(f) == 0 || f[0] != hex.EncodeToString(sum[:]) {
+			t.Errorf("sha256sum %s = %s, want %x", e.Name, out, sum)
+		}
+	}
+
+	// An encrypted member is listed and refuses to open.
+	if _, err := os.ReadFile(filepath.Join(folder, safeID+".SAFE/secret.bin")); !errors.Is(err, syscall.EACCES) {
+		t.Errorf("encrypted member: %v, want EACCES", err)
+	}
+
+	// Unsafe names stay inside the folder.
+	for p, content := range map[string]string{"_/escape.txt": "up", "abs/olute.txt": "abs", "ok/fine.txt": "fine"} {
+		if b, err := os.ReadFile(filepath.Join(item, "odd", p)); err != nil || string(b) != content {
+			t.Errorf("odd/%s: %q, %v", p, b, err)
+		}
+	}
+}
+
+// TestZipMemberGDAL: GDAL reads the GeoTIFF stored in a zip like any
+// asset, fetching its header and the window's tiles, not the archive.
+func TestZipMemberGDAL(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "gdalinfo", "gdal_translate")
+	srv, item, _, _ := zipFixture(t)
+	archive := "/data/products/" + safeID + "/" + safeID + ".SAFE.zip"
+	tifName := safeID + ".SAFE/GRANULE/" + safeID + "/IMG_DATA/" + safeID + "_B04.tif"
+	mounted := filepath.Join(item, safeID+".SAFE", tifName)
+	local := filepath.Join(t.TempDir(), "B04.tif")
+	if err := os.WriteFile(local, fakestac.DemoGeoTIFF(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv.Reset()
+	info := run(t, "gdalinfo", mounted)
+	if want := withoutPaths(run(t, "gdalinfo", local), local); withoutPaths(info, mounted) != want {
+		t.Errorf("gdalinfo differs:\n%s\nwant:\n%s", info, want)
+	}
+	translateBoth(t, "window", t.TempDir(), []string{"-srcwin", "300", "200", "512", "512"}, mounted, local)
+	waitQuiet(t, srv, archive)
+	fi, err := os.Stat(filepath.Join(item, safeID+".SAFE.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := fi.Size()
+	got := srv.BytesServed(archive)
+	if got > size/10 {
+		t.Errorf("gdalinfo and a window fetched %d bytes of a %d-byte archive, want at most 10%%", got, size)
+	}
+	t.Logf("gdalinfo + 512x512 window: %d requests, %d bytes of a %d-byte archive", srv.Count(archive), got, size)
+}
