@@ -125,7 +125,7 @@ func (c *Catalog) Stat(ctx context.Context, it *Item, a *remote.Asset) (remote.I
 	return c.stats.get(ctx, assetID(it, a), func(ctx context.Context) (remote.Info, error) {
 		var info remote.Info
 		err := c.withURL(ctx, it, a, func(u string) error {
-			head, i, err := c.rd.ReadHead(ctx, u, c.headSize())
+			head, i, err := c.rd.ReadHead(ctx, u, c.headSizeOf(a))
 			if err != nil {
 				return fmt.Errorf("stat asset %q of %s: %w", a.Key, it.ID, err)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/remote"
+	"github.com/stacfs/stacfs/zarrstore"
 	"github.com/stacfs/stacfs/zipindex"
 )
 
@@ -91,15 +92,18 @@ func addContainers(n *Node) {
 	}
 }
 
-// containers caches the member lists of zip assets, by archive version.
+// containers caches the member lists of zip assets, by archive version,
+// and the listings of Zarr stores.
 type containers struct {
-	once sync.Once
-	zips *memo[string, *ZipArchive]
+	once   sync.Once
+	zips   *memo[string, *ZipArchive]
+	stores *memo[string, *zarrstore.Store] // by assetID
 }
 
 func (c *Catalog) containerMemos() *containers {
 	c.ctr.once.Do(func() {
 		c.ctr.zips = newMemo[string, *ZipArchive](c.o.TTL, c.o.Timeout, c.o.Now)
+		c.ctr.stores = newMemo[string, *zarrstore.Store](c.o.TTL, c.o.Timeout, c.o.Now)
 	})
 	return &c.ctr
 }

@@ -248,6 +248,8 @@ func (d itemDir) list(ctx context.Context) (listing, error) {
 			switch {
 			case c.Archive != nil:
 				nd = d.zipFolder(c.Archive, p)
+			case c.Store != nil:
+				nd = d.zarrFolder(c.Store, p)
 			case c.Dir:
 				nd = &dir{fs: d.fs, path: p, mtime: d.item.Time, l: itemDir{d.fs, d.cat, d.item, c, p}}
 			case c.Asset != nil:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -178,4 +179,120 @@ func TestZipMemberGDAL(t *testing.T) {
 		t.Errorf("gdalinfo and a window fetched %d bytes of a %d-byte archive, want at most 10%%", got, size)
 	}
 	t.Logf("gdalinfo + 512x512 window: %d requests, %d bytes of a %d-byte archive", srv.Count(archive), got, size)
+}
+
+// writeZarr writes a Zarr v2 store with consolidated metadata with
+// python3-zarr (through xarray): variables temp and precip (time, y, x) in
+// 16 chunks each, mask (y, x), coordinates; one chunk of precip is removed
+// (the fill value applies).
+const writeZarr = `
+import sys, numpy as np, xarray as xr
+y, x = np.linspace(50, 51, 30), np.linspace(3, 4, 40)
+ds = xr.Dataset(
+    {"temp": (("time", "y", "x"), np.random.default_rng(1).normal(size=(4, 30, 40)).astype("float32")),
+     "precip": (("time", "y", "x"), np.random.default_rng(2).gamma(2, size=(4, 30, 40)).astype("float32")),
+     "mask": (("y", "x"), (np.arange(1200).reshape(30, 40) % 7 == 0).astype("uint8"))},
+    coords={"time": np.arange(4), "y": y, "x": x})
+ds.chunk({"time": 1, "y": 15, "x": 20}).to_zarr(sys.argv[1], consolidated=True, mode="w")
+`
+
+// TestZarrStore: a Zarr asset shows as a folder of its store's keys, and
+// xarray reads it as it reads a local copy, fetching only what it reads.
+func TestZarrStore(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "/usr/bin/python3")
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import zarr, xarray").CombinedOutput(); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("python3-zarr and python3-xarray are required (run scripts/install-deps.sh): %v\n%s", err, out)
+		}
+		t.Skipf("python3-zarr or python3-xarray missing: %s", out)
+	}
+	local := filepath.Join(t.TempDir(), "S2B_MSIL2A_20240305.zarr")
+	run(t, "/usr/bin/python3", "-c", writeZarr, local)
+	if err := os.Remove(filepath.Join(local, "precip", "2.1.1")); err != nil {
+		t.Fatal(err)
+	}
+
+	mod := time.Date(2024, 3, 5, 10, 0, 0, 0, time.UTC)
+	srv := fakestac.New(fakestac.Options{})
+	t.Cleanup(srv.Close)
+	const prefix = "/eopf/S2B_MSIL2A_20240305.zarr"
+	if _, err := srv.AddStore(prefix, local); err != nil {
+		t.Fatal(err)
+	}
+	srv.AddCollection(fakestac.Collection{ID: "EOPF", Start: mod})
+	srv.AddItem(fakestac.Item{
+		ID: "S2B_MSIL2A_20240305", Collection: "EOPF", Datetime: &mod,
+		Assets: map[string]fakestac.Asset{
+			"product": {Href: srv.Href(prefix), Type: "application/vnd+zarr", Roles: []string{"data", "metadata"}},
+		},
+	})
+	m := startMount(t, configFor(srv, ""))
+	item := filepath.Join(m.Dir, "EOPF/2024/03/05/S2B_MSIL2A_20240305")
+	store := filepath.Join(item, "S2B_MSIL2A_20240305.zarr")
+	if got := ls(t, item); !reflect.DeepEqual(got, []string{"S2B_MSIL2A_20240305.zarr/", "item.json"}) {
+		t.Fatalf("ls item = %q", got)
+	}
+	root := ls(t, store)
+	for _, want := range []string{".zattrs", ".zgroup", ".zmetadata", "mask/", "precip/", "temp/", "time/", "x/", "y/"} {
+		if !contains(root, want) {
+			t.Errorf("store root %q lacks %s", root, want)
+		}
+	}
+	// Listing a variable's folder asks nothing: its chunk keys are computed.
+	srv.Reset()
+	temp := ls(t, filepath.Join(store, "temp"))
+	if len(temp) != 2+16 || !contains(temp, "3.1.1") || !contains(temp, ".zarray") {
+		t.Errorf("temp/ lists %q, want .zarray, .zattrs and 16 chunks", temp)
+	}
+	// The removed chunk is listed, and fails with ENOENT.
+	if _, err := os.Stat(filepath.Join(store, "precip", "2.1.1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stat of a chunk the server does not have: %v, want ENOENT", err)
+	}
+	if n := len(srv.Requests()); n != 1 {
+		t.Errorf("listing temp/ and stating one chunk made %d requests, want 1 (the stat)", n)
+	}
+
+	// xarray reads the same values from the mount as from the local copy
+	// (the missing chunk as the fill value).
+	const same = `
+import sys, xarray as xr
+a, b = xr.open_zarr(sys.argv[1]).load(), xr.open_zarr(sys.argv[2]).load()
+print(a.identical(b), float(a["temp"].sum()), int(a["precip"].isnull().sum()))
+`
+	out := strings.Fields(run(t, "/usr/bin/python3", "-c", same, store, local))
+	if len(out) != 3 || out[0] != "True" || out[2] != "300" {
+		t.Errorf("xarray on the mount and on the local copy: %v, want True, the sum, 300 NaN (one missing 15x20 chunk)", out)
+	}
+
+	// Reading one variable fetches that variable's chunks, each in one
+	// request, and no chunk of the others.
+	m2 := startMount(t, configFor(srv, ""))
+	store2 := filepath.Join(m2.Dir, "EOPF/2024/03/05/S2B_MSIL2A_20240305/S2B_MSIL2A_20240305.zarr")
+	srv.Reset()
+	run(t, "/usr/bin/python3", "-c", `
+import sys, xarray as xr
+print(float(xr.open_zarr(sys.argv[1])["temp"].sum()))
+`, store2)
+	chunkReqs := map[string]int{}
+	for _, r := range srv.Requests() {
+		key := strings.TrimPrefix(r.Path, prefix+"/")
+		v, name, _ := strings.Cut(key, "/")
+		if name == "" || strings.HasPrefix(name, ".") {
+			continue // metadata
+		}
+		chunkReqs[v]++
+	}
+	if chunkReqs["temp"] != 16 || chunkReqs["precip"] != 0 || chunkReqs["mask"] != 0 {
+		t.Errorf("chunk requests by variable %v, want 16 for temp (one per chunk) and none for precip or mask", chunkReqs)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
