@@ -86,6 +86,11 @@ type Options struct {
 	// DiskBytes is the byte budget of the block files in DiskDir (default
 	// 10 GiB). It must hold at least one block file.
 	DiskBytes int64
+
+	// Shared is the tier shared by a fleet (Redis), asked for the blocks
+	// of objects with Object.Shared set that neither memory nor disk
+	// hold, before their Src; nil turns it off. The caller closes it.
+	Shared *Shared
 }
 
 // Stats are counters of a Cache since New.
@@ -105,6 +110,10 @@ type Stats struct {
 	DiskEvictions int64 // block files removed to stay within DiskBytes
 	DiskBytes     int64 // bytes of block files on disk now
 	InFlight      int64 // blocks being fetched now
+
+	// Shared tier (all zero without Options.Shared): units of objects
+	// and metadata answers.
+	Shared SharedStats
 }
 
 // Cache is a block cache shared by all objects. It is safe for concurrent
@@ -120,12 +129,13 @@ type Cache struct {
 	memory       int64
 	fetchTimeout time.Duration
 	log          *slog.Logger
-	maxWindow    int64  // read-ahead window cap, whole blocks
-	firstWindow  int64  // first read-ahead window, whole blocks
-	minStreak    int64  // sequential bytes before read-ahead starts
-	chunk        int64  // prefetch request size, whole blocks
-	parallel     int    // prefetch chunks in flight per Reader
-	noReadAhead  bool   // Options.NoReadAhead
+	maxWindow    int64 // read-ahead window cap, whole blocks
+	firstWindow  int64 // first read-ahead window, whole blocks
+	minStreak    int64 // sequential bytes before read-ahead starts
+	chunk        int64 // prefetch request size, whole blocks
+	parallel     int   // prefetch chunks in flight per Reader
+	noReadAhead  bool  // Options.NoReadAhead
+	shared       *Shared
 	disk         *disk  // nil without DiskDir
 	arena        *arena // nil: blocks in the Go heap
 	parseTiling  func(io.ReaderAt, int64) (Tiling, error)
@@ -222,6 +232,7 @@ func New(o Options) (*Cache, error) {
 		chunk:        max(bs, (o.ReadAheadChunk+bs-1)/bs*bs),
 		parallel:     o.ReadAheadParallel,
 		noReadAhead:  o.NoReadAhead,
+		shared:       o.Shared,
 		lru:          l,
 		inflight:     make(map[blockKey]*run),
 		parseTiling:  o.Tiling,
@@ -285,6 +296,9 @@ func (c *Cache) Stats() Stats {
 	s.InFlight = int64(len(c.inflight))
 	if c.disk != nil {
 		s.DiskBytes = c.disk.bytes
+	}
+	if c.shared != nil {
+		s.Shared = c.shared.Stats()
 	}
 	return s
 }

@@ -235,7 +235,11 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 	var err error
 	if !fromDisk {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), c.fetchTimeout)
+		ctx = context.WithValue(ctx, blockFetchKey{}, true)
 		src := obj.Src
+		if c.shared != nil && obj.Shared {
+			src = c.shared.source(obj)
+		}
 		if cs, ok := src.(CopySource); ok && r.mem.ext.ok() {
 			src = copySource{cs, r.advance, c.arena.put}
 		} else if ps, ok := src.(ProgressSource); ok {
@@ -299,3 +303,7 @@ func (c *Cache) fetchRun(parent context.Context, obj Object, r *run, sum [sha256
 	}
 	close(r.done)
 }
+
+// blockFetchKey marks the context of a block fetch, so that the shared
+// tier's Transport leaves it alone (blocks are shared by unit).
+type blockFetchKey struct{}

@@ -60,6 +60,9 @@ type Object struct {
 	Key  string // identifies object AND version (e.g. url-without-query + "\x00" + version)
 	Size int64  // >= 0 (the cache is only used for objects of known size)
 	Src  Source
+	// Shared lets the shared tier (Options.Shared) store and serve the
+	// object's bytes: false for data only some may read.
+	Shared bool
 }
 
 // readSource calls src.ReadAt and checks its answer: p must be filled

@@ -1,0 +1,323 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Defaults of SharedOptions.
+const (
+	DefaultSharedTTL         = 24 * time.Hour
+	DefaultSharedKeyPrefix   = "stacfs:"
+	DefaultSharedUnit        = 256 << 10
+	DefaultSharedCallTimeout = 50 * time.Millisecond
+	DefaultSharedLeaseWait   = 10 * time.Second
+	// MinSharedUnit is the smallest unit: one round trip to Redis carries
+	// several blocks (a COG tile, a read-ahead chunk).
+	MinSharedUnit = 256 << 10
+)
+
+// SharedOptions configures a Shared tier.
+type SharedOptions struct {
+	// URL of the server: redis:// or rediss:// (TLS); with a master_name
+	// query parameter, the addresses (host and addr= parameters) are
+	// Sentinels; with scheme redis+cluster:// or rediss+cluster://, they
+	// are Cluster nodes. User info in the URL is used and never logged.
+	URL string
+	// Password overrides the password of the URL's user info.
+	Password string
+	// TTL is how long a unit lives in Redis (default 24h).
+	TTL time.Duration
+	// KeyPrefix starts every key (default "stacfs:").
+	KeyPrefix string
+	// Unit is the size of a stored unit of an object (default and least
+	// 256 KiB).
+	Unit int64
+	// CallTimeout bounds one call to Redis (default 50ms, plus 10ns a byte
+	// for large values): a slow server costs a reader no more than that.
+	CallTimeout time.Duration
+	// LeaseWait bounds how long a node waits for another node's fetch of
+	// a unit before it fetches the unit itself (default 10s).
+	LeaseWait time.Duration
+	// Logger receives state changes (warn, info) and unusable values
+	// (debug); nil discards them.
+	Logger *slog.Logger
+}
+
+// Shared is a cache tier on a Redis or Valkey server shared by the caches
+// of a fleet (Options.Shared), below memory and disk and above the
+// provider. Objects are stored in units of SharedOptions.Unit bytes, keyed
+// by Object.Key (URL and version), unit size and index; each value carries
+// a header checked on every read (a mismatch is a miss, never wrong bytes).
+// When several nodes miss one unit at once, one fetches it (a SET NX lease)
+// and the others wait for its value, up to LeaseWait.
+//
+// The tier is never worse than none: an error, a slow answer or a full
+// server sends the read to the provider, and after a few failures in a row
+// the tier is left alone for a while (a circuit breaker with backoff).
+// Transport shares metadata answers the same way.
+type Shared struct {
+	rdb       redis.UniversalClient
+	prefix    string
+	ttl       time.Duration
+	unit      int64
+	call      time.Duration
+	leaseWait time.Duration
+	leaseTTL  time.Duration
+	token     string        // this node's lease value
+	stores    chan struct{} // bounds the stores in the background
+	log       *slog.Logger
+	br        *breaker
+
+	hits, misses, errs, readBytes, storedBytes, leaseWaits atomic.Int64
+}
+
+// SharedStats are counters of a Shared tier since NewShared: units of
+// blocks and metadata answers alike.
+type SharedStats struct {
+	Hits        int64 // found in Redis, checked
+	Misses      int64 // not found (or unusable) and fetched
+	Errors      int64 // failed or timed-out calls, unusable values
+	Bytes       int64 // bytes read from Redis
+	StoredBytes int64 // bytes written to Redis
+	LeaseWaits  int64 // waits for another node's fetch
+}
+
+// NewShared connects to the server at o.URL. An unreachable server is no
+// error (the tier stays off until it answers); a bad URL is.
+func NewShared(o SharedOptions) (*Shared, error) {
+	if o.TTL == 0 {
+		o.TTL = DefaultSharedTTL
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = DefaultSharedKeyPrefix
+	}
+	if o.Unit == 0 {
+		o.Unit = DefaultSharedUnit
+	}
+	if o.CallTimeout == 0 {
+		o.CallTimeout = DefaultSharedCallTimeout
+	}
+	if o.LeaseWait == 0 {
+		o.LeaseWait = DefaultSharedLeaseWait
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case o.TTL < 0:
+		return nil, fmt.Errorf("cache: shared tier: negative ttl %v", o.TTL)
+	case o.Unit < MinSharedUnit:
+		return nil, fmt.Errorf("cache: shared tier: unit %d is below %d bytes", o.Unit, MinSharedUnit)
+	case o.CallTimeout < 0 || o.LeaseWait < 0:
+		return nil, errors.New("cache: shared tier: negative timeout")
+	}
+	setRedisLogger.Do(func() { redis.SetLogger(redisLog{o.Logger}) })
+	rdb, err := newRedisClient(o.URL, o.Password, o.CallTimeout)
+	if err != nil {
+		return nil, err
+	}
+	tok := make([]byte, 8)
+	_, _ = rand.Read(tok)
+	s := &Shared{
+		rdb: rdb, prefix: o.KeyPrefix, ttl: o.TTL, unit: o.Unit, call: o.CallTimeout,
+		leaseWait: o.LeaseWait, leaseTTL: o.LeaseWait + 5*time.Second,
+		token: hex.EncodeToString(tok), stores: make(chan struct{}, 8),
+		log: o.Logger.With("tier", "shared", "server", RedactRedisURL(o.URL)),
+	}
+	s.br = newBreaker(s.log)
+	ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, o.CallTimeout))
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		s.fail(err)
+		s.br.open(err)
+	} else {
+		s.log.Info("shared cache connected")
+	}
+	return s, nil
+}
+
+// setRedisLogger sends the client's own log lines (it has one logger per
+// process) to the first tier's logger, at debug level.
+var setRedisLogger sync.Once
+
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug("redis client: " + fmt.Sprintf(format, v...))
+}
+
+// newRedisClient parses u (see SharedOptions.URL).
+func newRedisClient(u, password string, call time.Duration) (redis.UniversalClient, error) {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Host == "" {
+		return nil, fmt.Errorf("cache: shared tier: url %q: want redis://host:port/db or rediss://", RedactRedisURL(u))
+	}
+	bad := func(err error) error {
+		msg := err.Error()
+		if p, ok := pu.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "xxxxx")
+		}
+		return fmt.Errorf("cache: shared tier: url %q: %s", RedactRedisURL(u), msg)
+	}
+	// Calls carry their own, shorter deadline; a failed dial is not
+	// retried (the breaker decides when to try again).
+	timeouts := func(dial, rw *time.Duration, ctxOn *bool, retries *int) {
+		*dial = max(time.Second, 10*call)
+		*rw = max(time.Second, 10*call)
+		*ctxOn = true
+		*retries = 1
+	}
+	noMaint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	switch {
+	case pu.Scheme == "redis+cluster" || pu.Scheme == "rediss+cluster":
+		pu.Scheme = strings.TrimSuffix(pu.Scheme, "+cluster")
+		opt, err := redis.ParseClusterURL(pu.String())
+		if err != nil {
+			return nil, bad(err)
+		}
+		if password != "" {
+			opt.Password = password
+		}
+		timeouts(&opt.DialTimeout, &opt.ReadTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries)
+		opt.WriteTimeout, opt.MaxRetries, opt.MaintNotificationsConfig = opt.ReadTimeout, -1, noMaint
+		return redis.NewClusterClient(opt), nil
+	case (pu.Scheme == "redis" || pu.Scheme == "rediss") && pu.Query().Has("master_name"):
+		opt, err := redis.ParseFailoverURL(u)
+		if err != nil {
+			return nil, bad(err)
+		}
+		if password != "" {
+			opt.Password = password
+		}
+		timeouts(&opt.DialTimeout, &opt.ReadTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries)
+		opt.WriteTimeout, opt.MaxRetries = opt.ReadTimeout, -1
+		return redis.NewFailoverClient(opt), nil
+	case pu.Scheme == "redis" || pu.Scheme == "rediss":
+		opt, err := redis.ParseURL(u)
+		if err != nil {
+			return nil, bad(err)
+		}
+		if password != "" {
+			opt.Password = password
+		}
+		timeouts(&opt.DialTimeout, &opt.ReadTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries)
+		opt.WriteTimeout, opt.MaxRetries, opt.MaintNotificationsConfig = opt.ReadTimeout, -1, noMaint
+		return redis.NewClient(opt), nil
+	}
+	return nil, fmt.Errorf("cache: shared tier: url %q: scheme %q: want redis, rediss, redis+cluster or rediss+cluster", RedactRedisURL(u), pu.Scheme)
+}
+
+// RedactRedisURL returns u with the password of its user info replaced,
+// for logs and errors.
+func RedactRedisURL(u string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		if i := strings.LastIndex(u, "@"); i >= 0 {
+			return "xxxxx" + u[i:]
+		}
+		return u
+	}
+	return pu.Redacted()
+}
+
+// Close closes the connections. Reads through the tier then go to the
+// provider.
+func (s *Shared) Close() error { return s.rdb.Close() }
+
+// Stats returns a snapshot of the counters.
+func (s *Shared) Stats() SharedStats {
+	return SharedStats{
+		Hits: s.hits.Load(), Misses: s.misses.Load(), Errors: s.errs.Load(),
+		Bytes: s.readBytes.Load(), StoredBytes: s.storedBytes.Load(), LeaseWaits: s.leaseWaits.Load(),
+	}
+}
+
+// ctx returns the context of one call moving about n bytes: the call
+// timeout plus 10ns a byte (100 MB/s), detached from nothing: the caller's
+// cancellation still ends it.
+func (s *Shared) ctx(parent context.Context, n int64) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, s.call+time.Duration(n)*10)
+}
+
+// fail counts a failed call and tells the breaker. A cancelled caller is
+// not the server's failure.
+func (s *Shared) fail(err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.errs.Add(1)
+	s.br.failure(err)
+}
+
+// lease tries to take the lease of key (SET NX PX): true when this node
+// is to fetch it.
+func (s *Shared) lease(ctx context.Context, key string) (bool, error) {
+	cctx, cancel := s.ctx(ctx, 0)
+	defer cancel()
+	return s.rdb.SetNX(cctx, key+":lease", s.token, s.leaseTTL).Result()
+}
+
+// unleaseScript deletes a lease only while this node holds it.
+var unleaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
+
+// unlease gives up the leases of keys this node holds.
+func (s *Shared) unlease(keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	ctx, cancel := s.ctx(context.Background(), 0)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	for _, k := range keys {
+		unleaseScript.Eval(ctx, pipe, []string{k + ":lease"}, s.token)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		s.log.Debug("shared cache: lease not released (it expires)", "err", err)
+	}
+}
+
+// store writes values (key → value) with the TTL in the background,
+// then releases the leases of leased; a store that finds too many others
+// running is dropped (its leases are released, waiters fetch themselves).
+func (s *Shared) store(kv map[string][]byte, ttl time.Duration, leased []string) {
+	select {
+	case s.stores <- struct{}{}:
+	default:
+		s.unlease(leased)
+		return
+	}
+	go func() {
+		defer func() { <-s.stores }()
+		var n int64
+		for _, v := range kv {
+			n += int64(len(v))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, s.call)+time.Duration(n)*10)
+		defer cancel()
+		pipe := s.rdb.Pipeline()
+		for k, v := range kv {
+			pipe.Set(ctx, k, v, ttl)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			s.log.Debug("shared cache: store failed", "err", err)
+			s.fail(err)
+		} else {
+			s.storedBytes.Add(n)
+			s.br.success()
+		}
+		s.unlease(leased)
+	}()
+}
