@@ -235,7 +235,13 @@ func RedactRedisURL(u string) string {
 
 // Close closes the connections. Reads through the tier then go to the
 // provider.
-func (s *Shared) Close() error { return s.rdb.Close() }
+// A nil Shared is no tier: Close does nothing.
+func (s *Shared) Close() error {
+	if s == nil {
+		return nil
+	}
+	return s.rdb.Close()
+}
 
 // Stats returns a snapshot of the counters.
 func (s *Shared) Stats() SharedStats {

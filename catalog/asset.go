@@ -205,9 +205,10 @@ func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.
 		return cache.Object{}, fmt.Errorf("%s: %w", remote.RedactURL(u), ErrUnknownSize)
 	}
 	return cache.Object{
-		Key:  objectKey(u, info),
-		Size: size,
-		Src:  assetSource{c: c, it: it, a: a, etag: info.ETag},
+		Key:    objectKey(u, info),
+		Size:   size,
+		Src:    assetSource{c: c, it: it, a: a, etag: info.ETag},
+		Shared: c.o.ShareBlocks,
 	}, nil
 }
 

@@ -76,6 +76,9 @@ type Options struct {
 	// Cache, when set, receives the head of each asset read to learn its
 	// size and version, so that the first read of it fetches nothing more.
 	Cache *cache.Cache
+	// ShareBlocks lets the cache's shared tier hold this catalog's assets
+	// (cache.Object.Shared).
+	ShareBlocks bool
 
 	Now    func() time.Time // clock (default time.Now)
 	Logger *slog.Logger

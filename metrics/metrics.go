@@ -72,6 +72,13 @@ func New(c *cache.Cache) *Metrics {
 		{"stacfs_cache_hits_total", "Blocks served from the cache.", "disk", func(s cache.Stats) int64 { return s.DiskHits }},
 		{"stacfs_cache_misses_total", "Blocks not in the cache when asked for.", "disk", func(s cache.Stats) int64 { return s.DiskMisses }},
 		{"stacfs_cache_evictions_total", "Blocks evicted to stay within the budget.", "disk", func(s cache.Stats) int64 { return s.DiskEvictions }},
+		// The shared tier counts units of objects and metadata answers.
+		{"stacfs_cache_hits_total", "Blocks served from the cache.", "shared", func(s cache.Stats) int64 { return s.Shared.Hits }},
+		{"stacfs_cache_misses_total", "Blocks not in the cache when asked for.", "shared", func(s cache.Stats) int64 { return s.Shared.Misses }},
+		{"stacfs_cache_errors_total", "Failed or timed-out calls to a tier, and unusable values.", "shared", func(s cache.Stats) int64 { return s.Shared.Errors }},
+		{"stacfs_cache_read_bytes_total", "Bytes read from a tier.", "shared", func(s cache.Stats) int64 { return s.Shared.Bytes }},
+		{"stacfs_cache_stored_bytes_total", "Bytes written to a tier.", "shared", func(s cache.Stats) int64 { return s.Shared.StoredBytes }},
+		{"stacfs_cache_lease_waits_total", "Waits for another node's fetch of the same unit.", "shared", func(s cache.Stats) int64 { return s.Shared.LeaseWaits }},
 	} {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: x.name, Help: x.help, ConstLabels: prometheus.Labels{"tier": x.tier},

@@ -3,7 +3,8 @@
 #   scripts/install-deps.sh          the tests: FUSE 3 (fusermount3, /dev/fuse),
 #                                    GDAL (gdalinfo, gdal_translate, python3-gdal),
 #                                    getfattr (attr), python3-rasterio, unzip,
-#                                    python3-zarr, python3-xarray
+#                                    python3-zarr, python3-xarray,
+#                                    redis-server (the shared cache tier)
 #   scripts/install-deps.sh --gis    also QGIS (python3-qgis) for make test-gis
 #   scripts/install-deps.sh --bench  also what make bench uses: curl (the
 #                                    one-stream baseline), numpy (to make the
@@ -16,6 +17,7 @@ command -v fusermount3 >/dev/null || need+=(fuse3)
 command -v gdalinfo >/dev/null || need+=(gdal-bin)
 /usr/bin/python3 -c 'from osgeo import gdal' 2>/dev/null || need+=(python3-gdal)
 command -v getfattr >/dev/null || need+=(attr)
+command -v redis-server >/dev/null || need+=(redis-server) # the shared cache tier's tests and bench rows
 /usr/bin/python3 -c 'import rasterio' 2>/dev/null || need+=(python3-rasterio)
 # zip and Zarr folders (tests/containers_test.go): unzip, sha256sum, xarray over zarr
 command -v unzip >/dev/null || need+=(unzip)

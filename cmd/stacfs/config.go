@@ -31,12 +31,13 @@ type Config struct {
 
 // CacheConfig is the [cache] table.
 type CacheConfig struct {
-	Memory      Size     `toml:"memory"`       // block cache budget in RAM
-	BlockSize   Size     `toml:"block_size"`   // block size
-	MetadataTTL Duration `toml:"metadata_ttl"` // how long listings and sizes are cached
-	ReadAhead   Size     `toml:"read_ahead"`   // most a sequential reader prefetches; 0 turns it off
-	Dir         string   `toml:"dir"`          // persistent disk tier folder ("" = off)
-	Disk        Size     `toml:"disk"`         // disk tier budget
+	Memory      Size          `toml:"memory"`       // block cache budget in RAM
+	BlockSize   Size          `toml:"block_size"`   // block size
+	MetadataTTL Duration      `toml:"metadata_ttl"` // how long listings and sizes are cached
+	ReadAhead   Size          `toml:"read_ahead"`   // most a sequential reader prefetches; 0 turns it off
+	Dir         string        `toml:"dir"`          // persistent disk tier folder ("" = off)
+	Disk        Size          `toml:"disk"`         // disk tier budget
+	Shared      *SharedConfig `toml:"shared"`       // tier shared by a fleet (shared.go)
 }
 
 // MountConfig is the [mount] table.
@@ -162,6 +163,9 @@ func (c *Config) check() error {
 		return fmt.Errorf("key %q: %d is out of range (1 to 1024)", "network.max_per_origin", c.Network.MaxPerOrigin)
 	}
 	c.Cache.Dir = expandHome(c.Cache.Dir)
+	if err := c.Cache.Shared.check(); err != nil {
+		return err
+	}
 	if len(c.Catalogs) == 0 {
 		return fmt.Errorf("no catalogs: add a [catalogs.NAME] table with a url")
 	}

@@ -78,9 +78,14 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		names = []string{only}
 	}
 	cc := cfg.Cache
+	shared, err := openShared(cfg, log) // nil without [cache.shared]
+	if err != nil {
+		return err
+	}
+	defer shared.Close()
 	bc, err := cache.New(cache.Options{Memory: int64(cc.Memory), BlockSize: int(cc.BlockSize), Logger: log,
 		MaxReadAhead: int64(cc.ReadAhead), NoReadAhead: cc.ReadAhead == 0,
-		DiskDir: cc.Dir, DiskBytes: int64(cc.Disk), Tiling: cogTiling})
+		DiskDir: cc.Dir, DiskBytes: int64(cc.Disk), Tiling: cogTiling, Shared: shared})
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
@@ -101,6 +106,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 			return err
 		}
 		m.observe(cc.name, client)
+		shareMetadata(cfg, cc, client, shared)
 		// Wrong credentials fail here, before anything is mounted.
 		if err := signIn(ctx, cc, client); err != nil {
 			return err
@@ -192,6 +198,7 @@ func newCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, client *rem
 		TTL:         cfg.Cache.MetadataTTL.Duration,
 		MaxItems:    cc.MaxItems,
 		Cache:       bc,
+		ShareBlocks: shares(cfg, cc),
 		Logger:      log,
 	})
 	if err := addViews(ctx, cc, src, cat); err != nil {

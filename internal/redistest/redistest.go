@@ -1,5 +1,5 @@
 // Package redistest runs a real redis-server on a free loopback port for
-// tests and the bench (no persistence: --save '', no append-only file).
+// tests and the bench (no persistence: --save ”, no append-only file).
 package redistest
 
 import (
@@ -104,4 +104,3 @@ func StartT(t testing.TB) *Server {
 	t.Cleanup(s.Stop)
 	return s
 }
-

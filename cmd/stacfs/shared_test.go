@@ -1,0 +1,90 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSharedConfig(t *testing.T) {
+	t.Setenv("STACFS_TEST_REDIS_PW", "hunter2")
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const cat = "\n[catalogs.a]\nurl = \"https://h/\"\n"
+	checkConfigCases(t, []configCase{
+		{name: "full", text: `[cache.shared]
+url = "redis://cache.internal:6379/0"
+password_env = "STACFS_TEST_REDIS_PW"
+ttl = "24h"
+key_prefix = "fleet1:"
+share_protected = true
+unit = "1MiB"
+timeout = "30ms"
+lease_wait = "5s"` + cat},
+		{name: "tls with user info", text: "[cache.shared]\nurl = \"rediss://u:pw@cache:6380/1\"" + cat},
+		{name: "cluster", text: "[cache.shared]\nurl = \"redis+cluster://a:6379?addr=b:6379\"" + cat},
+		{name: "no url", text: "[cache.shared]\nttl = \"1h\"" + cat, wantErr: `key "cache.shared.url": missing`},
+		{name: "http url", text: "[cache.shared]\nurl = \"http://h:6379\"" + cat, wantErr: `key "cache.shared.url": scheme "http"`},
+		{name: "unset env", text: "[cache.shared]\nurl = \"redis://h:6379\"\npassword_env = \"STACFS_NOT_SET_X\"" + cat, wantErr: `key "cache.shared.password_env"`},
+		{name: "missing file", text: "[cache.shared]\nurl = \"redis://h:6379\"\npassword_file = \"/nonexistent/pw\"" + cat, wantErr: `key "cache.shared.password_file"`},
+		{name: "small unit", text: "[cache.shared]\nurl = \"redis://h:6379\"\nunit = \"64KiB\"" + cat, wantErr: `key "cache.shared.unit"`},
+		{name: "bad ttl", text: "[cache.shared]\nurl = \"redis://h:6379\"\nttl = \"soon\"" + cat, wantErr: `cache.shared.ttl`},
+		{name: "unknown key", text: "[cache.shared]\nurl = \"redis://h:6379\"\nsize = 3" + cat, wantErr: `cache.shared.size`},
+	})
+
+	cfg, err := ParseConfig("x", "[cache.shared]\nurl = \"redis://h:6379\"\npassword_file = \""+pwFile+"\"\nttl = \"2h\""+cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Cache.Shared; s.password != "from-file" || s.TTL.Duration != 2*time.Hour {
+		t.Errorf("shared = %+v", s)
+	}
+	cfg, err = ParseConfig("x", "[cache.shared]\nurl = \"redis://h:6379\"\npassword_env = \"STACFS_TEST_REDIS_PW\""+cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Cache.Shared.password != "hunter2" {
+		t.Errorf("password from env = %q", cfg.Cache.Shared.password)
+	}
+}
+
+func TestSharedConfigPasswordNotInErrors(t *testing.T) {
+	_, err := ParseConfig("x", "[cache.shared]\nurl = \"ftp://u:hunter2@h:6379\"\n[catalogs.a]\nurl = \"https://h/\"\n")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestShares(t *testing.T) {
+	base := "[cache.shared]\nurl = \"redis://h:6379\"\n%s\n[catalogs.open]\nurl = \"https://h/\"\n" +
+		"[catalogs.keyed]\nurl = \"https://h/\"\nheaders = {X-Api-Key = \"k\"}\n" +
+		"[catalogs.auth]\nurl = \"https://h/\"\n[catalogs.auth.auth]\ntype = \"bearer\"\ntoken = \"t\"\n"
+	for _, tt := range []struct {
+		extra string
+		want  map[string]bool
+	}{
+		{"", map[string]bool{"open": true, "keyed": false, "auth": false}},
+		{"share_protected = true", map[string]bool{"open": true, "keyed": true, "auth": true}},
+	} {
+		cfg, err := ParseConfig("x", strings.Replace(base, "%s", tt.extra, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range tt.want {
+			if got := shares(cfg, cfg.Catalogs[name]); got != want {
+				t.Errorf("%q: shares(%s) = %v, want %v", tt.extra, name, got, want)
+			}
+		}
+	}
+	cfg, err := ParseConfig("x", "[catalogs.open]\nurl = \"https://h/\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shares(cfg, cfg.Catalogs["open"]) {
+		t.Error("shares without [cache.shared]")
+	}
+}
