@@ -77,11 +77,13 @@ type Shared struct {
 	leaseWait time.Duration
 	leaseTTL  time.Duration
 	token     string        // this node's lease value
-	stores    chan struct{} // bounds the stores in the background
+	stores    chan storeJob // stores waiting for a writer
+	quit      chan struct{} // closed by Close: the writers return
 	log       *slog.Logger
 	br        *breaker
 
 	hits, misses, errs, readBytes, storedBytes, leaseWaits atomic.Int64
+	queued                                                 atomic.Int64 // bytes of the queued stores
 }
 
 // SharedStats are counters of a Shared tier since NewShared: units of
@@ -134,10 +136,13 @@ func NewShared(o SharedOptions) (*Shared, error) {
 	s := &Shared{
 		rdb: rdb, prefix: o.KeyPrefix, ttl: o.TTL, unit: o.Unit, call: o.CallTimeout,
 		leaseWait: o.LeaseWait, leaseTTL: o.LeaseWait + 5*time.Second,
-		token: hex.EncodeToString(tok), stores: make(chan struct{}, 8),
+		token: hex.EncodeToString(tok), stores: make(chan storeJob, maxQueuedStores), quit: make(chan struct{}),
 		log: o.Logger.With("tier", "shared", "server", RedactRedisURL(o.URL)),
 	}
 	s.br = newBreaker(s.log)
+	for range storeWriters {
+		go s.writer()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, o.CallTimeout))
 	defer cancel()
 	if err := rdb.Ping(ctx).Err(); err != nil {
@@ -240,6 +245,7 @@ func (s *Shared) Close() error {
 	if s == nil {
 		return nil
 	}
+	close(s.quit)
 	return s.rdb.Close()
 }
 
@@ -295,35 +301,72 @@ func (s *Shared) unlease(keys []string) {
 	}
 }
 
-// store writes values (key → value) with the TTL in the background,
-// then releases the leases of leased; a store that finds too many others
-// running is dropped (its leases are released, waiters fetch themselves).
+// Stores run in the background, by storeWriters goroutines, from a queue
+// of at most maxQueuedStores holding maxQueuedBytes; a store that finds the
+// queue full is dropped.
+const (
+	storeWriters    = 4
+	maxQueuedStores = 256
+	maxQueuedBytes  = 64 << 20
+)
+
+// storeJob is values to write (key → value) with their TTL, and the
+// leases to release after.
+type storeJob struct {
+	kv     map[string][]byte
+	n      int64 // bytes of the values
+	ttl    time.Duration
+	leased []string
+}
+
+// store queues values (key → value) to be written with the TTL, then the
+// leases of leased released. When the queue is full the values are not
+// written and the leases are released at once (waiters fetch themselves).
 func (s *Shared) store(kv map[string][]byte, ttl time.Duration, leased []string) {
-	select {
-	case s.stores <- struct{}{}:
-	default:
-		s.unlease(leased)
-		return
+	var n int64
+	for _, v := range kv {
+		n += int64(len(v))
 	}
-	go func() {
-		defer func() { <-s.stores }()
-		var n int64
-		for _, v := range kv {
-			n += int64(len(v))
+	if s.queued.Add(n) <= maxQueuedBytes {
+		select {
+		case s.stores <- storeJob{kv, n, ttl, leased}:
+			return
+		default:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, s.call)+time.Duration(n)*10)
-		defer cancel()
-		pipe := s.rdb.Pipeline()
-		for k, v := range kv {
-			pipe.Set(ctx, k, v, ttl)
+	}
+	s.queued.Add(-n)
+	s.log.Debug("shared cache: store queue full, value not shared")
+	s.unlease(leased)
+}
+
+// writer writes queued stores until Close.
+func (s *Shared) writer() {
+	for {
+		select {
+		case <-s.quit:
+			return
+		case j := <-s.stores:
+			s.write(j)
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			s.log.Debug("shared cache: store failed", "err", err)
-			s.fail(err)
-		} else {
-			s.storedBytes.Add(n)
-			s.br.success()
-		}
-		s.unlease(leased)
-	}()
+	}
+}
+
+// write does one store.
+func (s *Shared) write(j storeJob) {
+	defer s.queued.Add(-j.n)
+	n := j.n
+	ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, s.call)+time.Duration(n)*10)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	for k, v := range j.kv {
+		pipe.Set(ctx, k, v, j.ttl)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.log.Debug("shared cache: store failed", "err", err)
+		s.fail(err)
+	} else {
+		s.storedBytes.Add(n)
+		s.br.success()
+	}
+	s.unlease(j.leased)
 }

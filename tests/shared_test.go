@@ -74,6 +74,9 @@ func TestSharedTierFleet(t *testing.T) {
 		}
 		if n := f.srv.Count("/stac") - stac; n != 0 {
 			t.Errorf("second node's listing made %d STAC requests, want 0", n)
+			for _, r := range f.srv.Requests() {
+				t.Logf("%s %s?%s %s", r.Method, r.Path, r.RawQuery, r.Body)
+			}
 		}
 	})
 

@@ -85,10 +85,10 @@ func openShared(cfg *Config, log *slog.Logger) (*cache.Shared, error) {
 	return sh, nil
 }
 
-// protected reports whether a catalog sends credentials: an auth type or
-// configured headers (an API key).
+// protected reports whether a catalog's data needs credentials: an auth
+// type, configured headers (an API key) or signed asset URLs (a SAS API).
 func (cc *CatalogConfig) protected() bool {
-	return (cc.auth.cfg.Type != "" && cc.auth.cfg.Type != "none") || len(cc.Headers) > 0
+	return (cc.auth.cfg.Type != "" && cc.auth.cfg.Type != "none") || len(cc.Headers) > 0 || cc.prov.sasURL != ""
 }
 
 // shares reports whether the shared tier may hold a catalog's data and

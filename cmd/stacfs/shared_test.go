@@ -62,13 +62,14 @@ func TestSharedConfigPasswordNotInErrors(t *testing.T) {
 func TestShares(t *testing.T) {
 	base := "[cache.shared]\nurl = \"redis://h:6379\"\n%s\n[catalogs.open]\nurl = \"https://h/\"\n" +
 		"[catalogs.keyed]\nurl = \"https://h/\"\nheaders = {X-Api-Key = \"k\"}\n" +
-		"[catalogs.auth]\nurl = \"https://h/\"\n[catalogs.auth.auth]\ntype = \"bearer\"\ntoken = \"t\"\n"
+		"[catalogs.auth]\nurl = \"https://h/\"\n[catalogs.auth.auth]\ntype = \"bearer\"\ntoken = \"t\"\n" +
+		"[catalogs.pc]\npreset = \"planetary-computer\"\n"
 	for _, tt := range []struct {
 		extra string
 		want  map[string]bool
 	}{
-		{"", map[string]bool{"open": true, "keyed": false, "auth": false}},
-		{"share_protected = true", map[string]bool{"open": true, "keyed": true, "auth": true}},
+		{"", map[string]bool{"open": true, "keyed": false, "auth": false, "pc": false}},
+		{"share_protected = true", map[string]bool{"open": true, "keyed": true, "auth": true, "pc": true}},
 	} {
 		cfg, err := ParseConfig("x", strings.Replace(base, "%s", tt.extra, 1))
 		if err != nil {
