@@ -10,8 +10,9 @@ import (
 	"github.com/stacfs/stacfs/remote"
 )
 
-// ErrNoURL means an asset has no href that can be read over HTTP.
-var ErrNoURL = errors.New("asset has no http(s) href")
+// ErrNoURL means an asset has no href that can be read (over HTTP, or through
+// Options.Href).
+var ErrNoURL = errors.New("asset has no readable href")
 
 // ErrUnknownSize means an asset's size is known neither from the item nor
 // from the server: it can only be read as a stream (OpenStream).
@@ -58,7 +59,18 @@ func (c *Catalog) url(it *Item, a *remote.Asset) (string, error) {
 	if ok {
 		return u, nil
 	}
-	return AssetURL(a)
+	return c.assetURL(a)
+}
+
+// assetURL chooses the URL an asset is read from: Options.Href, else AssetURL.
+func (c *Catalog) assetURL(a *remote.Asset) (string, error) {
+	if c.o.Href == nil {
+		return AssetURL(a)
+	}
+	if u, ok := c.o.Href(a); ok {
+		return u, nil
+	}
+	return "", fmt.Errorf("asset %q (%s): %w", a.Key, remote.RedactURL(a.Href), ErrNoURL)
 }
 
 // renew fetches the item again for a fresh href of the asset (presigned and
@@ -73,7 +85,7 @@ func (c *Catalog) renew(ctx context.Context, it *Item, a *remote.Asset, old stri
 		if fresh.Assets[i].Key != a.Key {
 			continue
 		}
-		u, err := AssetURL(&fresh.Assets[i])
+		u, err := c.assetURL(&fresh.Assets[i])
 		if err != nil {
 			return "", err
 		}

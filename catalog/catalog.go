@@ -73,6 +73,10 @@ type Options struct {
 	// Filter narrows every search (a saved search; see View).
 	Filter ViewFilter
 
+	// Href, when set, chooses the URL an asset is read from (false: none is
+	// readable); nil reads AssetURL.
+	Href func(a *remote.Asset) (string, bool)
+
 	// Cache, when set, receives the head of each asset read to learn its
 	// size and version, so that the first read of it fetches nothing more.
 	Cache *cache.Cache

@@ -69,6 +69,7 @@ func assetRequest(ctx context.Context, method, url string) (*http.Request, error
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, RedactURL(url), redactErr(err))
 	}
+	setHeader(req)
 	return req, nil
 }
 
