@@ -14,12 +14,20 @@ import (
 // from DefaultGSEndpoint/bucket/key.
 const DefaultGSEndpoint = "https://storage.googleapis.com"
 
+// ObjectReader reads the object at an http(s) URL: *Client, *SignedReader.
+type ObjectReader interface {
+	Stat(ctx context.Context, url string) (Info, error)
+	ReadHead(ctx context.Context, url string, n int) ([]byte, Info, error)
+	ReadAt(ctx context.Context, url string, p []byte, off int64, etag string) (int, error)
+	Open(ctx context.Context, url string) (io.ReadCloser, Info, error)
+}
+
 // Objects reads asset objects whatever the scheme of their URL: http(s) with HTTP (the
-// catalog's Client, with its token scope), s3:// with S3, gs:// anonymously over https
-// with Public. It is what a catalog reads assets through (ReadAt, ReadHead, Open, Stat),
-// and it chooses which of an asset's hrefs to read (Href).
+// catalog's Client, with its token scope, or a SignedReader over it), s3:// with S3, gs://
+// anonymously over https with Public. It is what a catalog reads assets through (ReadAt,
+// ReadHead, Open, Stat), and it chooses which of an asset's hrefs to read (Href).
 type Objects struct {
-	HTTP *Client
+	HTTP ObjectReader
 	// S3 reads s3:// URLs; nil: they are not readable.
 	S3 *S3
 	// Public reads gs:// URLs (never a token): NewObjects gives a copy of HTTP without Auth.
@@ -31,10 +39,13 @@ type Objects struct {
 	Prefer []string
 }
 
-// NewObjects returns the Objects reading http(s) with c, s3:// with s3 (nil: not
+// NewObjects returns the Objects reading http(s) with rd (nil: c), s3:// with s3 (nil: not
 // readable) and gs:// with c's settings but no Auth.
-func NewObjects(c *Client, s3 *S3, prefer []string) *Objects {
-	return &Objects{HTTP: c, S3: s3, Public: c.withoutAuth(), Prefer: prefer}
+func NewObjects(c *Client, rd ObjectReader, s3 *S3, prefer []string) *Objects {
+	if rd == nil {
+		rd = c
+	}
+	return &Objects{HTTP: rd, S3: s3, Public: c.withoutAuth(), Prefer: prefer}
 }
 
 // scheme returns the lower-case scheme of a URL, "https" for "http".
@@ -122,8 +133,8 @@ func (o *Objects) gsURL(u string) (string, error) {
 	return strings.TrimSuffix(base, "/") + "/" + httpbinding.EscapePath(bucket, false) + "/" + httpbinding.EscapePath(key, false), nil
 }
 
-// route returns the reader of u: its Client and the http(s) URL to give it, or S3.
-func (o *Objects) route(u string) (*Client, string, *S3, error) {
+// route returns the reader of u: its reader and the http(s) URL to give it, or S3.
+func (o *Objects) route(u string) (ObjectReader, string, *S3, error) {
 	switch scheme(u) {
 	case "s3":
 		if o.S3 == nil {

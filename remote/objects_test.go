@@ -54,7 +54,7 @@ func TestObjectsGS(t *testing.T) {
 	defer f.Close()
 	f.AddAsset(fakestac.Asset{Path: "/gcp-public-data-landsat/LC08/01/a b.TIF", Size: 70_000, Seed: 4})
 	c := &Client{Auth: &Auth{}} // an Auth that Objects must not hand to gs:// reads
-	o := NewObjects(c, nil, nil)
+	o := NewObjects(c, nil, nil, nil)
 	o.GSEndpoint = f.URL
 	if o.Public.Auth != nil {
 		t.Fatal("the gs:// client carries the catalog's Auth")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/stacfs/stacfs/catalog"
 	"github.com/stacfs/stacfs/remote"
 )
 
@@ -19,8 +18,9 @@ func checkAssetRead(ctx context.Context, cc *CatalogConfig, client *remote.Clien
 	name := cc.name
 	var a *remote.Asset
 	var href string
+	rd := cc.objects(client, assetReader(cc, client, slog.New(slog.DiscardHandler)))
 	for i := range it.Assets {
-		if u, err := catalog.AssetURL(&it.Assets[i]); err == nil {
+		if u, ok := rd.Href(&it.Assets[i]); ok {
 			a, href = &it.Assets[i], u
 			break
 		}
@@ -32,7 +32,6 @@ func checkAssetRead(ctx context.Context, cc *CatalogConfig, client *remote.Clien
 		r.fail(name, "asset read", fmt.Errorf("item %s has no asset stacfs can read", it.ID))
 		return
 	}
-	rd := assetReader(cc, client, slog.New(slog.DiscardHandler))
 	var got []byte
 	var info remote.Info
 	err := step(ctx, func(ctx context.Context) (err error) {

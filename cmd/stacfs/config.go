@@ -62,6 +62,8 @@ type CatalogConfig struct {
 	Headers     map[string]string      `toml:"headers"`
 	Auth        *AuthConfig            `toml:"auth"`
 	Views       map[string]*ViewConfig `toml:"views"`
+	Prefer      []string               `toml:"prefer"` // href schemes in order (s3config.go)
+	S3          *S3Config              `toml:"s3"`
 	// MaxItems bounds the items of one day folder (0: no limit); a day over
 	// it fails to list (ENOMEM), it is never cut short.
 	MaxItems int `toml:"max_items"`
@@ -195,6 +197,9 @@ func (c *Config) checkCatalog(name string, cat *CatalogConfig) error {
 		return err
 	}
 	if err := cat.resolveProvider(key, c.path); err != nil {
+		return err
+	}
+	if err := cat.checkS3(key); err != nil {
 		return err
 	}
 	if cat.URL == "" {

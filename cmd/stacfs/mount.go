@@ -192,7 +192,9 @@ func signIn(ctx context.Context, cc *CatalogConfig, client *remote.Client) error
 // anything is mounted.
 func newCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, log *slog.Logger) (*catalog.Catalog, error) {
 	src := &remote.Catalog{Client: client, URL: cc.URL}
-	cat := catalog.New(src, assetReader(cc, client, log), catalog.Options{
+	objs := cc.objects(client, assetReader(cc, client, log))
+	cat := catalog.New(src, objs, catalog.Options{
+		Href:        objs.Href,
 		Name:        cc.name,
 		Collections: cc.Collections,
 		TTL:         cfg.Cache.MetadataTTL.Duration,
