@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stacfs/stacfs/remote"
@@ -74,5 +76,32 @@ secret_access_key_env = "STACFS_TEST_S3_SECRET"
 		if got := cc.hrefPrefer(); !reflect.DeepEqual(got, tt.prefer) {
 			t.Errorf("%s: hrefPrefer = %v, want %v", tt.name, got, tt.prefer)
 		}
+	}
+}
+
+// TestS3ConfigExample: the commented s3 example of config.toml.example parses.
+func TestS3ConfigExample(t *testing.T) {
+	raw, err := os.ReadFile("../../config.toml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(raw), "# [catalogs.earth-search-l1c]\n")
+	if !ok {
+		t.Fatal("no s3 example in config.toml.example")
+	}
+	var text strings.Builder
+	text.WriteString("[catalogs.earth-search-l1c]\n")
+	for _, line := range strings.Split(block, "\n") {
+		if !strings.HasPrefix(line, "# ") {
+			break
+		}
+		text.WriteString(strings.TrimPrefix(line, "# ") + "\n")
+	}
+	cfg, err := ParseConfig("config.toml.example", text.String())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text.String())
+	}
+	if cc := cfg.Catalogs["earth-search-l1c"]; cc.S3 == nil || !cc.s3Config().RequesterPays {
+		t.Errorf("the example does not set requester pays:\n%s", text.String())
 	}
 }
