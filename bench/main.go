@@ -32,6 +32,7 @@ type bench struct {
 	cogPath   string // the COG on local disk (the floor rows)
 	notes     []string
 	res       results
+	only      string // -only
 }
 
 func main() {
@@ -48,9 +49,14 @@ func mainErr() int {
 	doc := flag.String("doc", "auto", `write the table to this file; "auto": docs/performance.md for full runs, nothing with -quick; "" for none`)
 	dataDir := flag.String("data", "bench/.data", "where the generated COG is cached")
 	noRclone := flag.Bool("no-rclone", false, "skip the rclone mount rows")
+	only := flag.String("only", "", `run only these rows: "zip" (the zip row)`)
 	serve := flag.Bool("serve", false, "start the servers, print their addresses and a stacfs config, and wait (for profiling and manual runs)")
 	flag.Parse()
 
+	if *only != "" && *only != "zip" {
+		fmt.Fprintf(os.Stderr, "bench: -only %q: the rows that can run alone are: zip\n", *only)
+		return 2
+	}
 	if *quick && !isFlagSet("runs") {
 		*runs = 1
 	}
@@ -67,7 +73,7 @@ func mainErr() int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	b := &bench{root: root, size: size, res: results{}}
+	b := &bench{root: root, size: size, res: results{}, only: *only}
 	b.stacfsBin = abs(root, *stacfsBin)
 	if _, err := os.Stat(b.stacfsBin); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v (run make build)\n", err)
@@ -158,7 +164,7 @@ func mainErr() int {
 	docPath := *doc
 	if docPath == "auto" {
 		docPath = ""
-		if !*quick {
+		if !*quick && *only == "" {
 			docPath = "docs/performance.md"
 		}
 	}
@@ -175,6 +181,9 @@ func mainErr() int {
 
 // oneRun measures every row once, interleaving clients so drift hits them alike.
 func (b *bench) oneRun(ctx context.Context) error {
+	if b.only == "zip" {
+		return b.zipRows(ctx)
+	}
 	shaped := func(ctx context.Context) (*mounted, error) { return b.mountStacfs(ctx, shapedColl) }
 	if err := b.mountRows(ctx, "stacfs", shaped); err != nil {
 		return err
@@ -187,6 +196,9 @@ func (b *bench) oneRun(ctx context.Context) error {
 		if err := b.rcloneFailed(ctx, b.mountRows(ctx, "rclone", rc)); err != nil {
 			return err
 		}
+	}
+	if err := b.zipRows(ctx); err != nil {
+		return err
 	}
 	// Unshaped loopback: cold cp through stacfs, one curl stream, the FUSE
 	// floor and rclone.

@@ -56,6 +56,12 @@ func (s *syncBuffer) String() string {
 // mountStacfs mounts the bench catalog with a fresh stacfs process and waits until the
 // COG of collection coll can be stat'ed (metadata comes from the unshaped STAC API).
 func (b *bench) mountStacfs(ctx context.Context, coll string) (*mounted, error) {
+	return b.mountStacfsWalk(ctx, filepath.Join(coll, itemTime.Format("2006/01/02"), itemID, assetName))
+}
+
+// mountStacfsWalk mounts the bench catalog and waits until rel (a path in
+// the mount) can be stat'ed; mounted.file is rel in the mount.
+func (b *bench) mountStacfsWalk(ctx context.Context, rel string) (*mounted, error) {
 	config := fmt.Sprintf("[cache]\nmemory = %q\n\n[catalogs.%s]\nurl = %q\n", cacheMemory, catalogName, b.srv.stac.STACURL)
 	tmp, dir, cfg, err := mountDirs("stacfs-bench-", "config.toml", config)
 	if err != nil {
@@ -63,8 +69,7 @@ func (b *bench) mountStacfs(ctx context.Context, coll string) (*mounted, error) 
 	}
 	cmd := exec.Command(b.stacfsBin, "mount", "--config", cfg, "--catalog", catalogName, dir)
 	cmd.Env = append(cleanEnv(), "HOME="+tmp, "STACFS_CONFIG=")
-	file := filepath.Join(dir, coll, itemTime.Format("2006/01/02"), itemID, assetName)
-	return startMount(ctx, cmd, tmp, dir, file)
+	return startMount(ctx, cmd, tmp, dir, filepath.Join(dir, rel))
 }
 
 // mountRclone mounts the COG's folder at dirURL (through the proxy or straight)

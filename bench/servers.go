@@ -44,6 +44,7 @@ type servers struct {
 	loopbackURL string // the COG straight from the asset server
 	shapedDir   string // the folder of the COG through the proxy (for rclone's http backend)
 	loopbackDir string // the folder of the COG straight from the asset server
+	zipURL      string // the 500 MiB zip holding the COG, through the proxy (ziprow.go)
 	size        int64
 }
 
@@ -101,6 +102,11 @@ func startServers(cog []byte) (*servers, error) {
 			},
 		})
 	}
+	if _, err := s.addZipProduct(cog, proxyBase); err != nil {
+		s.close()
+		return nil, fmt.Errorf("zip product: %w", err)
+	}
+	s.zipURL = proxyBase + zipPath
 	return s, nil
 }
 
