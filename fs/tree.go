@@ -235,12 +235,7 @@ func (d itemDir) list(ctx context.Context) (listing, error) {
 		ver:  ver,
 		n:    len(kids),
 		name: func(i int) string { return kids[i].Name },
-		mode: func(i int) uint32 {
-			if kids[i].Dir {
-				return syscall.S_IFDIR | 0o555
-			}
-			return syscall.S_IFREG | 0o444
-		},
+		mode: func(i int) uint32 { return entryMode(kids[i].Dir) },
 		child: func(i int) child {
 			c := kids[i]
 			p := join(d.path, c.Name)

@@ -3,7 +3,6 @@ package fs
 import (
 	"context"
 	"fmt"
-	"syscall"
 
 	"github.com/stacfs/stacfs/catalog"
 	"github.com/stacfs/stacfs/remote"
@@ -47,12 +46,7 @@ func (d zarrDir) list(ctx context.Context) (listing, error) {
 		ver:  zarrVer{s, d.key},
 		n:    len(es),
 		name: func(i int) string { return es[i].Name },
-		mode: func(i int) uint32 {
-			if es[i].Dir {
-				return syscall.S_IFDIR | 0o555
-			}
-			return syscall.S_IFREG | 0o444
-		},
+		mode: func(i int) uint32 { return entryMode(es[i].Dir) },
 		child: func(i int) child {
 			e := es[i]
 			p := join(d.path, e.Name)

@@ -49,6 +49,14 @@ func (d itemDir) shown(ctx context.Context, n *catalog.Node) ([]*catalog.Node, a
 	return out, sliceVer(out) // a new version: which zips can be ranged may change
 }
 
+// entryMode is the mode of a listed folder or (read-only) file.
+func entryMode(dir bool) uint32 {
+	if dir {
+		return syscall.S_IFDIR | 0o555
+	}
+	return syscall.S_IFREG | 0o444
+}
+
 // zipFolder is the folder of a zip asset's members.
 func (d itemDir) zipFolder(a *remote.Asset, p string) node {
 	return &dir{fs: d.fs, path: p, mtime: d.item.Time, l: zipDir{fs: d.fs, cat: d.cat, item: d.item, asset: a, path: p}}
@@ -79,12 +87,7 @@ func (d zipDir) list(ctx context.Context) (listing, error) {
 		ver:  n,
 		n:    len(kids),
 		name: func(i int) string { return kids[i].Name },
-		mode: func(i int) uint32 {
-			if kids[i].Dir {
-				return syscall.S_IFDIR | 0o555
-			}
-			return syscall.S_IFREG | 0o444
-		},
+		mode: func(i int) uint32 { return entryMode(kids[i].Dir) },
 		child: func(i int) child {
 			c := kids[i]
 			p := join(d.path, c.Name)
