@@ -7,7 +7,7 @@ LDFLAGS := -X main.version=$(VERSION)
 .PHONY: all build run test deps vet unit clean fuzz bench test-gis
 
 # Fuzz targets (package:target), each run for FUZZTIME by make fuzz.
-FUZZ     := remote:FuzzParseItem remote:FuzzNextLink remote:FuzzScope remote:FuzzContentRange catalog:FuzzLayout catalog:FuzzSanitize cog:FuzzParse
+FUZZ     := remote:FuzzParseItem remote:FuzzNextLink remote:FuzzScope remote:FuzzContentRange catalog:FuzzLayout catalog:FuzzSanitize cog:FuzzParse zipindex:FuzzRead zarrstore:FuzzOpen
 FUZZTIME ?= 30s
 
 all: build

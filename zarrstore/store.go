@@ -226,7 +226,7 @@ func (s *Store) v3Add(p string, n v3Node) error {
 
 // maxChunks bounds the chunk keys one array may have (a listing of more is
 // refused rather than built).
-const maxChunks = 10_000_000
+const maxChunks = 1 << 20
 
 func (a *Array) check() error {
 	if len(a.Shape) != len(a.Chunks) {
@@ -240,7 +240,11 @@ func (a *Array) check() error {
 		if a.Shape[i] < 0 || a.Chunks[i] <= 0 {
 			return fmt.Errorf("zarr array %q: shape %v, chunks %v", a.Path, a.Shape, a.Chunks)
 		}
-		total *= a.grid(i)
+		g := a.grid(i)
+		if g > 0 && total > maxChunks/g {
+			return fmt.Errorf("zarr array %q: more than %d chunks", a.Path, maxChunks)
+		}
+		total *= g
 		if total > maxChunks {
 			return fmt.Errorf("zarr array %q: more than %d chunks", a.Path, maxChunks)
 		}
@@ -249,7 +253,13 @@ func (a *Array) check() error {
 }
 
 // grid is the number of chunks along dimension i.
-func (a *Array) grid(i int) int64 { return (a.Shape[i] + a.Chunks[i] - 1) / a.Chunks[i] }
+func (a *Array) grid(i int) int64 {
+	n := a.Shape[i] / a.Chunks[i]
+	if a.Shape[i]%a.Chunks[i] != 0 {
+		n++
+	}
+	return n
+}
 
 // validKey refuses keys that would leave the store.
 func validKey(k string) bool {

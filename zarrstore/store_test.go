@@ -139,6 +139,7 @@ func TestBadMetadata(t *testing.T) {
 		`{"metadata": {"a/.zarray": {"shape": [10], "chunks": [0]}}}`,
 		`{"metadata": {"a/.zarray": {"shape": [10, 2], "chunks": [1]}}}`,
 		`{"metadata": {"a/.zarray": {"shape": [100000000, 100000000], "chunks": [1, 1]}}}`,
+		`{"metadata": {"a/.zarray": {"shape": [9223372036854775807, 9223372036854775807, 4], "chunks": [1, 1, 1]}}}`,
 		`not json`,
 	} {
 		f := &files{m: map[string][]byte{".zmetadata": []byte(meta)}}
