@@ -150,7 +150,7 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(cfg.CatalogNames(), ","); got != "earth-search,earthplatform,esa-maap,terrascope" {
+	if got := strings.Join(cfg.CatalogNames(), ","); got != "earth-search,earthplatform,esa-maap,planetary-computer,terrascope" {
 		t.Errorf("catalogs %s", got)
 	}
 }
