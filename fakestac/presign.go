@@ -2,10 +2,8 @@ package fakestac
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"html"
 	"net/http"
@@ -80,12 +78,6 @@ func NewPresignStore(o PresignOptions) *PresignStore {
 	p.newTokenLocked()
 	p.Server.AddGuard("/", p.check)
 	return p
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func (p *PresignStore) newTokenLocked() {

@@ -54,9 +54,11 @@
 // answering 401 or redirecting to its login page; Server.AddGuard is the general hook and
 // Server.SetMaxConcurrent answers 429 beyond a number of requests in flight. PresignStore
 // (presign.go) is an S3-like store serving objects only at query-signed URLs. Asset.HrefFunc
-// and Asset.AlternateFuncs render hrefs per request (fresh signatures). NewESAMAAP,
-// NewTerrascope and NewEarthPlatform (providers.go) assemble these into the providers of
-// PROVIDERS.md.
+// and Asset.AlternateFuncs render hrefs per request (fresh signatures). One file per
+// provider assembles these into the providers of PROVIDERS.md: esa.go, terrascope.go,
+// earthplatform.go, planetary.go (SAS API + blob host), earthdata.go (Earthdata Login +
+// Thin Egress App + presigned S3), cdse.go (Keycloak with TOTP + zipper); scenario.go holds
+// what they share (request logs), content.go the bytes shared with the demo.
 package fakestac
 
 import (
