@@ -114,21 +114,11 @@ func (d *Redirects) Sign(ctx context.Context, href string) (string, error) {
 	if ok && d.clock().Before(e.useUntil) {
 		return e.target, nil
 	}
-	ch := d.flights.DoChan(href, func() (any, error) {
-		// Detached: one caller giving up must not fail the others waiting on this flight.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.Client.retryBudget()+5*time.Second)
+	return shared(ctx, &d.flights, href, func(ctx context.Context) (string, error) {
+		rctx, cancel := context.WithTimeout(ctx, d.Client.retryBudget()+5*time.Second)
 		defer cancel()
 		return d.resolve(rctx, href)
 	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return "", res.Err
-		}
-		return res.Val.(string), nil
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
 }
 
 // Refused forgets signed when it is still href's presigned URL (it expired early).

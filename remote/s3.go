@@ -241,8 +241,8 @@ func (s *S3) bucketRegion(ctx context.Context, st *s3Setup, bucket string) (stri
 	if ok {
 		return r, nil
 	}
-	ch := s.lookups.DoChan(bucket, func() (any, error) {
-		r, err := s.lookupRegion(context.WithoutCancel(ctx), st, bucket)
+	return shared(ctx, &s.lookups, bucket, func(ctx context.Context) (string, error) {
+		r, err := s.lookupRegion(ctx, st, bucket)
 		if err != nil {
 			return "", err
 		}
@@ -251,15 +251,6 @@ func (s *S3) bucketRegion(ctx context.Context, st *s3Setup, bucket string) (stri
 		s.mu.Unlock()
 		return r, nil
 	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return "", res.Err
-		}
-		return res.Val.(string), nil
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
 }
 
 // lookupRegion asks S3 where bucket lives: an unsigned HEAD of the bucket, whose answer

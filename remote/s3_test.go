@@ -6,8 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,27 +18,16 @@ const (
 	s3TestSecret = "stacfs-test-secret-0123456789abcdefghij"
 )
 
-// awsTestEnv points the AWS SDK at test files only: no instance metadata, no user files,
-// no credentials from the environment. credentials is the shared credentials file's text
-// ("" for none).
+// awsTestEnv points the AWS SDK at test files only (fakestac.AWSTestEnv). credentials is
+// the shared credentials file's text ("" for none).
 func awsTestEnv(t *testing.T, credentials string) {
 	t.Helper()
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "config")
-	credFile := filepath.Join(dir, "credentials")
-	if err := os.WriteFile(cfgFile, []byte("[default]\nregion = us-east-1\n\n[profile stacfs]\nregion = us-east-1\n"), 0o600); err != nil {
+	env, err := fakestac.AWSTestEnv(t.TempDir(), credentials)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(credFile, []byte(credentials), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", cfgFile)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"} {
-		t.Setenv(k, "")
+	for _, kv := range env {
+		t.Setenv(kv[0], kv[1])
 	}
 }
 

@@ -117,10 +117,9 @@ func (c *Catalog) Landing(ctx context.Context) (*Landing, error) {
 	if l != nil {
 		return l, nil
 	}
-	// One fetch serves every caller waiting for it; it runs without their cancellation
-	// (bounded by the retry budget), so a caller that gives up does not fail the others.
-	ch := c.loads.DoChan("landing", func() (any, error) {
-		l, err := c.fetchLanding(context.WithoutCancel(ctx))
+	// One fetch serves every caller waiting for it (bounded by the retry budget).
+	return shared(ctx, &c.loads, "landing", func(ctx context.Context) (*Landing, error) {
+		l, err := c.fetchLanding(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -131,15 +130,6 @@ func (c *Catalog) Landing(ctx context.Context) (*Landing, error) {
 		}
 		return c.landing, nil
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*Landing), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
 }
 
 func (c *Catalog) fetchLanding(ctx context.Context) (*Landing, error) {

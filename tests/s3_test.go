@@ -21,26 +21,16 @@ const (
 )
 
 // s3Env points the AWS SDK of the mounts (which inherit the environment) at test files
-// only: no instance metadata, no user files, no credentials from the environment.
-// credentials is the text of the shared credentials file.
+// only (fakestac.AWSTestEnv: its default region us-east-1 is not the buckets', which are
+// found by X-Amz-Bucket-Region). credentials is the shared credentials file's text.
 func s3Env(t *testing.T, credentials string) {
 	t.Helper()
-	dir := t.TempDir()
-	cfgFile, credFile := filepath.Join(dir, "config"), filepath.Join(dir, "credentials")
-	// The default region is not the buckets': they are found by X-Amz-Bucket-Region.
-	if err := os.WriteFile(cfgFile, []byte("[default]\nregion = us-east-1\n"), 0o600); err != nil {
+	env, err := fakestac.AWSTestEnv(t.TempDir(), credentials)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(credFile, []byte(credentials), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", cfgFile)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-		"AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"} {
-		t.Setenv(k, "")
+	for _, kv := range env {
+		t.Setenv(kv[0], kv[1])
 	}
 }
 
@@ -53,6 +43,9 @@ type s3World struct {
 	s3   *fakestac.S3
 	cog  []byte
 }
+
+// landsatKey is the object key of the requester-pays asset.
+const landsatKey = "collection02/level-2/standard/oli-tirs/2024/199/024/LC09_L2SP_199024_20240612/B4.TIF"
 
 func newS3World(t *testing.T) *s3World {
 	t.Helper()
@@ -69,7 +62,7 @@ func newS3World(t *testing.T) *s3World {
 	day := time.Date(2024, 6, 12, 10, 0, 0, 0, time.UTC)
 	for _, c := range []struct{ coll, bucket, key string }{
 		{"cogs", "sentinel-cogs", "sentinel-s2-l2a-cogs/31/U/FS/2024/6/S2A_31UFS_20240612_0_L2A/B04.tif"},
-		{"landsat", "usgs-landsat", "collection02/level-2/standard/oli-tirs/2024/199/024/LC09_L2SP_199024_20240612/B4.TIF"},
+		{"landsat", "usgs-landsat", landsatKey},
 	} {
 		w.stac.AddCollection(fakestac.Collection{ID: c.coll, Start: day})
 		w.s3.PutObject(c.bucket, c.key, fakestac.Asset{Content: cog, Type: "image/tiff; application=geotiff"})
@@ -211,7 +204,15 @@ func TestS3RequesterPays(t *testing.T) {
 	if st.Signed == 0 || st.Charged != st.Signed || st.Refused != 1 {
 		t.Errorf("S3 fake stats %+v: want signed, charged reads and one refused HEAD", st)
 	}
+	etag := w.s3.AssetETag("/usgs-landsat/" + landsatKey)
+	pinned := 0
 	for _, r := range w.s3.Requests() {
+		if im := r.Header.Get("If-Match"); im != "" {
+			pinned++
+			if im != etag {
+				t.Errorf("GET %s with If-Match %s, want the object's ETag %s", r.Path, im, etag)
+			}
+		}
 		switch {
 		case r.Method == "HEAD" && (r.Path != "/usgs-landsat" || r.Status != 403):
 			t.Errorf("HEAD %s: %d, want the one region lookup", r.Path, r.Status)
@@ -226,6 +227,10 @@ func TestS3RequesterPays(t *testing.T) {
 	}
 	if href := xattr(t, f, "user.stac.href"); !strings.HasPrefix(href, "s3://usgs-landsat/") {
 		t.Errorf("user.stac.href = %q", href)
+	}
+	// Reads after the first are pinned to the version seen first (If-Match).
+	if pinned == 0 {
+		t.Error("no GET carried If-Match")
 	}
 	w.noS3Secrets(t, m, f)
 }

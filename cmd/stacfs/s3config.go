@@ -10,7 +10,9 @@ import (
 )
 
 // S3Config is a [catalogs.NAME.s3] table: how the catalog's s3:// hrefs are read (with the
-// AWS SDK's default credentials unless keys, a profile or anonymous say otherwise).
+// AWS SDK's default credentials unless keys, a profile or anonymous say otherwise). A
+// preset may fill Endpoint and Region of a table the user wrote (CDSE: eodata's endpoint,
+// region "default") before checkS3 resolves it into a remote.S3Config.
 type S3Config struct {
 	RequesterPays      bool   `toml:"requester_pays"`        // sign x-amz-request-payer: requester (the user pays)
 	Region             string `toml:"region"`                // "" = each bucket's own region
