@@ -29,6 +29,9 @@ type CDSEOptions struct {
 	// MaxConcurrent is how many requests the zipper and download hosts each serve at once
 	// before answering 429 (default 4, CDSE's quota per user).
 	MaxConcurrent int
+	// S3 also serves the per-file assets from an S3 fake, bucket eodata in region
+	// "default", to the keys S3AccessKey/S3SecretKey (as from the CDSE S3 key manager).
+	S3 bool
 }
 
 // CDSE emulates the Copernicus Data Space Ecosystem: an anonymous STAC API whose
@@ -56,6 +59,9 @@ type CDSE struct {
 	Items []string
 	Hrefs map[string]string
 	S3    map[string]string
+	// Store is the S3 endpoint (with CDSEOptions.S3), and S3AccessKey, S3SecretKey its keys.
+	Store                    *S3
+	S3AccessKey, S3SecretKey string
 }
 
 // NewCDSE starts the CDSE scenario.
@@ -100,6 +106,12 @@ func NewCDSE(o CDSEOptions) *CDSE {
 		})
 	}
 	c.STACURL, c.TokenURL = c.STAC.STACURL, c.Token.URL()
+	if o.S3 {
+		c.Store = NewS3()
+		c.S3AccessKey, c.S3SecretKey = "CDSEKEY"+strings.ToUpper(randHex(6)), "cdse-s3-"+randHex(16)
+		c.Store.AddKey(c.S3AccessKey, c.S3SecretKey)
+		c.Store.AddBucket(cdseBucket, S3Bucket{Region: "default"})
+	}
 	for _, s := range []*Server{c.Zipper, c.Download} {
 		s.RequireBearer(c.Token, "/odata/", Answer401)
 		s.SetMaxConcurrent(o.MaxConcurrent)
@@ -134,6 +146,9 @@ func NewCDSE(o CDSEOptions) *CDSE {
 			assets[k] = a
 			c.Hrefs[id+"/"+k] = c.Zipper.URL + served.Path
 			c.S3[id+"/"+k] = a.Href
+			if c.Store != nil {
+				c.Store.PutObject(cdseBucket, strings.TrimPrefix(a.Href, "s3://"+cdseBucket+"/"), files[k])
+			}
 		}
 		product, err := zipProduct(id, day, map[string][]byte{safe + "/manifest.safe": []byte("<manifest/>\n")}, []string{safe + "/manifest.safe"})
 		if err != nil {
@@ -159,13 +174,21 @@ func (c *CDSE) Close() {
 	c.Zipper.Close()
 	c.Download.Close()
 	c.Node.Close()
+	if c.Store != nil {
+		c.Store.Close()
+	}
 }
 
 // Logs returns the request logs of the STAC API ("stac"), the token server ("token"), the
-// zipper ("zipper"), the download host ("download") and the storage node ("node").
+// zipper ("zipper"), the download host ("download"), the storage node ("node") and the
+// S3 endpoint ("s3", with CDSEOptions.S3).
 func (c *CDSE) Logs() []ServerLog {
-	return []ServerLog{logOf("stac", c.STAC), logOf("token", c.Token.Server), logOf("zipper", c.Zipper),
+	logs := []ServerLog{logOf("stac", c.STAC), logOf("token", c.Token.Server), logOf("zipper", c.Zipper),
 		logOf("download", c.Download), logOf("node", c.Node)}
+	if c.Store != nil {
+		logs = append(logs, logOf("s3", c.Store.Server))
+	}
+	return logs
 }
 
 // TOTPCode returns the RFC 6238 code (SHA-1, 30 s, 6 digits) of a base32 secret at t.

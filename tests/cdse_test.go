@@ -195,3 +195,48 @@ func getNoAuthRedirect(t *testing.T, url, token string) []byte {
 	}
 	return b
 }
+
+// TestCDSES3 mounts the cdse preset with S3 keys (as from the CDSE S3 key manager): the
+// s3://eodata hrefs are read from the S3 endpoint (path-style, region default, SigV4 with
+// the keys), not from the zipper; the bearer never goes to S3 and the S3 secret never
+// leaves it. Not parallel: the keys reach the mount through its environment.
+func TestCDSES3(t *testing.T) {
+	c := fakestac.NewCDSE(fakestac.CDSEOptions{S3: true})
+	defer c.Close()
+	s3Env(t, "")
+	t.Setenv("CDSE_S3_ACCESS_KEY", c.S3AccessKey)
+	t.Setenv("CDSE_S3_SECRET_KEY", c.S3SecretKey)
+	cfg := cdseConfig(t, c) + fmt.Sprintf(`
+[catalogs.fake.s3]
+endpoint = %q
+access_key_id_env = "CDSE_S3_ACCESS_KEY"
+secret_access_key_env = "CDSE_S3_SECRET_KEY"
+`, c.Store.URL)
+	m := startMount(t, cfg)
+	id := c.Items[1]
+	when := strings.Split(id, "_")[2]
+	f := filepath.Join(m.Dir, fakestac.CDSECollection, "2024/06/15", id, "GRANULE", "L2A_T31UFS_A046831_"+when, "IMG_DATA", "R20m", "T31UFS_"+when+"_SCL_20m.bin")
+	want := ramp(32, 0, 3<<20)
+	for round := range 2 {
+		if got := readFresh(t, f); !bytes.Equal(got, want) {
+			t.Fatalf("round %d: %d bytes differ", round, len(got))
+		}
+	}
+	if st := c.Store.Stats(); st.Signed == 0 || st.Refused != 0 {
+		t.Errorf("S3 fake: %+v, want signed reads and no refusal", st)
+	}
+	if n := c.Zipper.Count("/"); n != 0 {
+		t.Errorf("%d zipper requests: the https alternate was read despite the S3 keys", n)
+	}
+	noBearerOutside(t, c.Logs(), "stac", "zipper", "download")
+	out := m.stderr.String()
+	noSecretsIn(t, out, c.Password, c.S3SecretKey)
+	if strings.Contains(out, c.S3AccessKey) || strings.Contains(out, "X-Amz-Signature") {
+		t.Error("the S3 key id or a signature appears in the log")
+	}
+	check := run(t, stacfsBin, "check", "--config", m.Config)
+	if !strings.Contains(check, "ok   fake: asset read (") || !strings.Contains(check, "s3://eodata/") {
+		t.Errorf("stacfs check does not read the s3:// href:\n%s", check)
+	}
+	noSecretsIn(t, check, c.Password, c.S3SecretKey)
+}

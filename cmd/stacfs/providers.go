@@ -47,6 +47,8 @@ type providerPreset struct {
 	sasURL       string   // SAS API
 	hosts        []string // hosts that get the bearer token, besides the STAC API's
 	maxPerOrigin int      // cap of concurrent requests per host (0: the [network] one)
+	s3Endpoint   string   // [s3] endpoint when the user has an [s3] table (keys) and sets none
+	s3Region     string   // [s3] region likewise
 }
 
 // Cloud provider presets.
@@ -74,6 +76,8 @@ var providerPresets = map[string]providerPreset{
 		clientID:     "cdse-public",
 		hosts:        []string{"zipper.dataspace.copernicus.eu", "download.dataspace.copernicus.eu"},
 		maxPerOrigin: 4,
+		s3Endpoint:   "https://eodata.dataspace.copernicus.eu",
+		s3Region:     "default",
 	},
 }
 
@@ -112,6 +116,16 @@ func (cat *CatalogConfig) applyProviderPreset(key string, p providerPreset) erro
 		a.ClientID = p.clientID
 	}
 	a.Hosts = append(a.Hosts, p.hosts...)
+	if cat.S3 != nil && p.s3Endpoint != "" {
+		// With the user's S3 keys, s3:// hrefs are read from the provider's endpoint
+		// (path-style) rather than from the https alternates.
+		if cat.S3.Endpoint == "" {
+			cat.S3.Endpoint = p.s3Endpoint
+		}
+		if cat.S3.Region == "" {
+			cat.S3.Region = p.s3Region
+		}
+	}
 	if a.Type == "" {
 		a.Type = p.authType
 	}

@@ -20,7 +20,7 @@ func TestProviderPresetsMatchFacts(t *testing.T) {
 	}
 	facts := string(b)
 	for name, p := range providerPresets {
-		values := append([]string{p.url, p.tokenURL, p.sasURL, p.clientID}, p.hosts...)
+		values := append([]string{p.url, p.tokenURL, p.sasURL, p.clientID, p.s3Endpoint}, p.hosts...)
 		for _, v := range values {
 			if v == "" {
 				continue
@@ -37,6 +37,9 @@ func TestProviderPresetsMatchFacts(t *testing.T) {
 				t.Errorf("preset %s: %q is not https", name, v)
 			}
 		}
+	}
+	if r := providerPresets[presetCDSE].s3Region; !strings.Contains(facts, "region\n  `"+r+"`") && !strings.Contains(facts, "region `"+r+"`") {
+		t.Errorf("cdse preset: S3 region %q is not in the facts", r)
 	}
 	if got := providerPresets[presetCDSE].maxPerOrigin; got != 4 || !strings.Contains(facts, "4 concurrent connections per user") {
 		t.Errorf("cdse preset caps connections per host at %d, facts say 4", got)
@@ -144,6 +147,18 @@ func TestProviderPresetConfig(t *testing.T) {
 		if cc.URL != "https://stac.dataspace.copernicus.eu/v1/" || a.Type != "password" || a.ClientID != "cdse-public" ||
 			a.Password != "cdse-secret" || a.TOTP != "123456" || cc.prov.maxPerOrigin != 4 {
 			t.Errorf("cdse: url %q type %q client %q totp %q max %d", cc.URL, a.Type, a.ClientID, a.TOTP, cc.prov.maxPerOrigin)
+		}
+		if cc.S3 != nil || cc.hrefPrefer()[0] != "https" {
+			t.Errorf("without S3 keys the https alternates come first: prefer %v", cc.hrefPrefer())
+		}
+		t.Setenv("CDSE_S3_ID", "id")
+		t.Setenv("CDSE_S3_SECRET", "secret")
+		withKeys, err := ParseConfig("c.toml", "[catalogs.cdse]\npreset = \"cdse\"\n[catalogs.cdse.auth]\nusername = \"me@example.org\"\npassword_env = \"CDSE_PW\"\n[catalogs.cdse.s3]\naccess_key_id_env = \"CDSE_S3_ID\"\nsecret_access_key_env = \"CDSE_S3_SECRET\"\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s3 := withKeys.Catalogs["cdse"].s3Config(); s3.Endpoint != "https://eodata.dataspace.copernicus.eu" || s3.Region != "default" || s3.AccessKeyID != "id" {
+			t.Errorf("cdse with S3 keys: endpoint %q region %q", s3.Endpoint, s3.Region)
 		}
 		c := &remote.Client{MaxPerOrigin: 16}
 		cc.prov.tuneClient(c)
