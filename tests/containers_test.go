@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -110,15 +112,24 @@ func TestZipFolder(t *testing.T) {
 	if n, b := srv.Count(archive), srv.BytesServed(archive); n > 2 || b > 256<<10 {
 		t.Errorf("listing the zip folder made %d requests for %d bytes of the archive, want at most 2 (its end)", n, b)
 	}
-	// ... and matches unzip's listing of the local copy.
-	var unz []string
-	for _, l := range strings.Split(strings.TrimSpace(run(t, "unzip", "-Z1", local)), "\n") {
-		unz = append(unz, l)
+	// ... and `ls -R` of it matches `unzip -l` of the local copy: names,
+	// folders, and the sizes unzip gives.
+	lsR := lsRecursive(t, folder)
+	unz := unzipList(t, local)
+	var unzNames []string
+	for name, size := range unz {
+		unzNames = append(unzNames, name)
+		if !strings.HasSuffix(name, "/") && sizes[name] != size {
+			t.Errorf("%s: size %d on the mount, %d in unzip -l", name, sizes[name], size)
+		}
+	}
+	sort.Strings(unzNames)
+	if !reflect.DeepEqual(lsR, unzNames) {
+		t.Errorf("ls -R of the zip folder:\n%s\nunzip -l:\n%s", strings.Join(lsR, "\n"), strings.Join(unzNames, "\n"))
 	}
 	sort.Strings(got)
-	sort.Strings(unz)
-	if !reflect.DeepEqual(got, unz) {
-		t.Errorf("ls -R of the zip folder:\n%s\nunzip -Z1:\n%s", strings.Join(got, "\n"), strings.Join(unz, "\n"))
+	if !reflect.DeepEqual(got, unzNames) {
+		t.Errorf("walk of the zip folder:\n%s\nunzip -l:\n%s", strings.Join(got, "\n"), strings.Join(unzNames, "\n"))
 	}
 
 	// Every member's bytes are the archive's (sha256sum), and its size.
@@ -147,6 +158,63 @@ func TestZipFolder(t *testing.T) {
 			t.Errorf("odd/%s: %q, %v", p, b, err)
 		}
 	}
+}
+
+// lsRecursive runs `ls -R dir` and returns the paths it shows, relative to
+// dir, folders with a trailing "/", sorted.
+func lsRecursive(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	headers := map[string]bool{}
+	section := ""
+	for _, line := range strings.Split(run(t, "ls", "-R", dir), "\n") {
+		if h, ok := strings.CutSuffix(line, ":"); ok && (h == dir || strings.HasPrefix(h, dir+"/")) {
+			section = strings.TrimPrefix(strings.TrimPrefix(h, dir), "/")
+			headers[section] = true
+			continue
+		}
+		if line == "" {
+			continue
+		}
+		if section == "" {
+			out = append(out, line)
+		} else {
+			out = append(out, section+"/"+line)
+		}
+	}
+	for i, p := range out {
+		if headers[p] {
+			out[i] = p + "/"
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// unzipList runs `unzip -l` on an archive and returns its names (folders
+// end in "/") and lengths.
+func unzipList(t *testing.T, archive string) map[string]int64 {
+	t.Helper()
+	out := map[string]int64{}
+	re := regexp.MustCompile(`^\s*(\d+)\s+\S+\s+\S+\s{3}(.+)$`)
+	in := false
+	for _, line := range strings.Split(run(t, "unzip", "-l", archive), "\n") {
+		if strings.HasPrefix(line, "---------") {
+			if in {
+				break
+			}
+			in = true
+			continue
+		}
+		if m := re.FindStringSubmatch(line); in && m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			out[m[2]] = n
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("unzip -l %s listed nothing", archive)
+	}
+	return out
 }
 
 // TestZipMemberGDAL: GDAL reads the GeoTIFF stored in a zip like any
