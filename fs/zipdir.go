@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"syscall"
 
 	fusefs "github.com/hanwen/go-fuse/v2/fs"
@@ -74,7 +75,7 @@ type zipDir struct {
 }
 
 func (d zipDir) list(ctx context.Context) (listing, error) {
-	za, obj, err := d.cat.Archive(ctx, d.item, d.asset)
+	za, _, err := d.cat.Archive(ctx, d.item, d.asset)
 	if err != nil {
 		return listing{}, err
 	}
@@ -99,45 +100,66 @@ func (d zipDir) list(ctx context.Context) (listing, error) {
 				sub := d
 				sub.names = append(append([]string(nil), d.names...), c.Name)
 				sub.path = p
-				return child{c.Name, &dir{fs: d.fs, path: p, mtime: mtime, l: sub}, d.fs.o.ItemTimeout}
+				return child{c.Name, &dir{fs: d.fs, path: p, mtime: mtime, l: sub}, 0}
 			}
-			return child{c.Name, &zipMember{fs: d.fs, cat: d.cat, obj: obj, m: za.Index.Members[c.Index], path: p}, d.fs.o.ItemTimeout}
+			names := append(append([]string(nil), d.names...), c.Name)
+			return child{c.Name, &zipMember{d: d, names: names, path: p}, 0}
 		},
 	}, nil
 }
 
 // zipMember is a file inside a zip archive: a stored member reads as a
 // range of the archive through the block cache; a deflated one through a
-// decompressor with checkpoints (zipindex.Deflated).
+// decompressor with checkpoints (zipindex.Deflated). It finds itself in
+// the archive's current member list at every stat and open (cached by the
+// catalog), so a replaced archive shows its new members.
 type zipMember struct {
 	fusefs.Inode
-	fs   *FS
-	cat  *catalog.Catalog
-	obj  cache.Object // the archive, at the version listed
-	m    *zipindex.Member
-	path string
+	d     zipDir   // the archive (d.names is the folder's)
+	names []string // the member's path in the archive's tree
+	path  string
+
+	version atomic.Pointer[string] // the archive's cache key at the last open
 }
 
 var _ = (fusefs.NodeGetattrer)((*zipMember)(nil))
 var _ = (fusefs.NodeOpener)((*zipMember)(nil))
 var _ = (fusefs.NodeSetattrer)((*zipMember)(nil))
 
+// member returns the member in the archive's current list and the archive
+// as a cache object.
+func (z *zipMember) member(ctx context.Context) (*zipindex.Member, cache.Object, error) {
+	za, obj, err := z.d.cat.Archive(ctx, z.d.item, z.d.asset)
+	if err != nil {
+		return nil, cache.Object{}, err
+	}
+	n := za.Tree.Find(z.names)
+	if n == nil || n.Dir || n.Index < 0 {
+		return nil, cache.Object{}, fmt.Errorf("zip member %s: %w", z.path, remote.ErrNotFound)
+	}
+	return za.Index.Members[n.Index], obj, nil
+}
+
 func (z *zipMember) mode() uint32 { return syscall.S_IFREG | 0o444 }
 
-func (z *zipMember) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
+func (z *zipMember) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
+	m, _, err := z.member(ctx)
+	if err != nil {
+		return z.d.fs.fail("stat", z.path, err)
+	}
 	out.Mode = z.mode()
 	out.Nlink = 1
 	out.Ino = ino(z.path)
-	out.Size = uint64(z.m.Size)
+	out.Size = uint64(m.Size)
 	out.Blocks = (out.Size + 511) / 512
 	out.Blksize = 4 << 20
-	setTime(out, z.m.Modified)
+	setTime(out, m.Modified)
 	return 0
 }
 
 // Getattr implements fusefs.NodeGetattrer.
 func (z *zipMember) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.SetTimeout(z.fs.o.ItemTimeout)
+	out.SetTimeout(z.d.fs.o.EntryTimeout)
 	return z.fill(ctx, &out.Attr)
 }
 
@@ -148,31 +170,40 @@ func (z *zipMember) Setattr(context.Context, fusefs.FileHandle, *fuse.SetAttrIn,
 
 // Open implements fusefs.NodeOpener.
 func (z *zipMember) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle, _ uint32, errno syscall.Errno) {
-	defer z.fs.op("open", z.path, &errno)()
+	f := z.d.fs
+	defer f.op("open", z.path, &errno)()
 	if flags&writeFlags != 0 {
 		return nil, 0, syscall.EROFS
 	}
-	if err := z.m.Readable(); err != nil {
-		return nil, 0, z.fs.fail("open", z.path, err)
+	m, obj, err := z.member(ctx)
+	if err == nil {
+		err = m.Readable()
 	}
-	archive := z.cat.ObjectReader(z.obj)
-	if z.m.Method == 0 { // stored: a range of the archive, read like an asset
-		off, err := z.m.DataOffset(ctx, archive)
+	if err != nil {
+		return nil, 0, f.fail("open", z.path, err)
+	}
+	if prev := z.version.Swap(&obj.Key); prev != nil && *prev != obj.Key {
+		// The archive changed since the member was last opened: drop
+		// what the page cache holds of the old one (not from inside
+		// the operation: notifications must not wait on it).
+		go z.NotifyContent(0, 0)
+	}
+	if m.Method == 0 { // stored: a range of the archive, read like an asset
+		off, err := m.DataOffset(ctx, z.d.cat.ObjectReader(obj))
 		if err != nil {
-			return nil, 0, z.fs.fail("open", z.path, err)
+			return nil, 0, f.fail("open", z.path, err)
 		}
-		obj := catalog.Section(z.obj, z.m.Name, off, z.m.Size)
-		file := &assetFile{fs: z.fs, path: z.path}
-		return &assetHandle{file: file, r: z.fs.o.Cache.NewReader(obj)}, fuse.FOPEN_DIRECT_IO, 0
+		section := catalog.Section(obj, m.Name, off, m.Size)
+		return &assetHandle{file: &assetFile{fs: f, path: z.path}, r: f.o.Cache.NewReader(section)}, fuse.FOPEN_DIRECT_IO, 0
 	}
 	// Deflated: compressed bytes through a cache reader of the archive
 	// (read-ahead for the sequential stream); the output goes to the
 	// page cache, which keeps it for later reads.
-	r := z.fs.o.Cache.NewReader(z.obj)
-	d, err := z.m.OpenDeflated(ctx, r)
+	r := f.o.Cache.NewReader(obj)
+	d, err := m.OpenDeflated(ctx, r)
 	if err != nil {
 		r.Close()
-		return nil, 0, z.fs.fail("open", z.path, err)
+		return nil, 0, f.fail("open", z.path, err)
 	}
 	return &deflatedHandle{z: z, r: r, d: d}, fuse.FOPEN_KEEP_CACHE, 0
 }
@@ -189,13 +220,13 @@ var _ = (fusefs.FileReleaser)((*deflatedHandle)(nil))
 
 // Read implements fusefs.FileReader.
 func (h *deflatedHandle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.ReadResult, errno syscall.Errno) {
-	defer h.z.fs.op("read", h.z.path, &errno)()
+	defer h.z.d.fs.op("read", h.z.path, &errno)()
 	n, err := h.d.ReadAt(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, h.z.fs.fail("read", h.z.path, err)
+		return nil, h.z.d.fs.fail("read", h.z.path, err)
 	}
-	if h.z.fs.o.Served != nil {
-		h.z.fs.o.Served(n)
+	if h.z.d.fs.o.Served != nil {
+		h.z.d.fs.o.Served(n)
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -363,4 +364,50 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestZipReplaced: when the archive changes on the server, its folder shows
+// the new members once the metadata TTL has passed, and they read the new
+// bytes.
+func TestZipReplaced(t *testing.T) {
+	t.Parallel()
+	mod := time.Date(2024, 3, 5, 12, 34, 56, 0, time.UTC)
+	v1, err := fakestac.BuildZip([]fakestac.ZipEntry{
+		{Name: "P/a.txt", Data: []byte("version one"), Deflate: true},
+		{Name: "P/b.bin", Data: []byte("stored one")},
+	}, mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := fakestac.BuildZip([]fakestac.ZipEntry{
+		{Name: "P/a.txt", Data: []byte("version two, longer"), Deflate: true},
+		{Name: "P/c.bin", Data: []byte("new")},
+	}, mod.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fakestac.New(fakestac.Options{})
+	t.Cleanup(srv.Close)
+	srv.AddCollection(fakestac.Collection{ID: "Z", Start: mod})
+	const path = "/data/z/P.zip"
+	srv.AddItem(fakestac.Item{ID: "P", Collection: "Z", Datetime: &mod,
+		Assets: map[string]fakestac.Asset{"product": {Path: path, Content: v1, Type: "application/zip"}}})
+	m := startMount(t, fmt.Sprintf("[cache]\nmemory = \"64MiB\"\nmetadata_ttl = \"1s\"\n\n[catalogs.fake]\nurl = %q\n", srv.STACURL))
+	folder := filepath.Join(m.Dir, "Z/2024/03/05/P/P/P")
+	if got := ls(t, folder); !reflect.DeepEqual(got, []string{"a.txt", "b.bin"}) {
+		t.Fatalf("ls = %q", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(folder, "a.txt")); err != nil || string(b) != "version one" {
+		t.Fatalf("a.txt = %q, %v", b, err)
+	}
+	srv.SetAssetContent(path, v2)
+	time.Sleep(2500 * time.Millisecond)
+	if got := ls(t, folder); !reflect.DeepEqual(got, []string{"a.txt", "c.bin"}) {
+		t.Errorf("after the archive changed: ls = %q", got)
+	}
+	for name, want := range map[string]string{"a.txt": "version two, longer", "c.bin": "new"} {
+		if b, err := os.ReadFile(filepath.Join(folder, name)); err != nil || string(b) != want {
+			t.Errorf("after the archive changed: %s = %q, %v; want %q", name, b, err, want)
+		}
+	}
 }
