@@ -34,20 +34,15 @@ type block struct {
 
 // TestResumeAtEveryBlock: decoding from any block start, given the window
 // reported there, gives the rest of the stream, whatever the block's bit
-// offset (all eight occur) and kind (levels 0, 1, 9, Huffman only).
+// offset and kind (levels 0, 1, 9, Huffman only).
 func TestResumeAtEveryBlock(t *testing.T) {
 	data := sample(600 << 10)
 	for _, level := range []int{flate.NoCompression, flate.BestSpeed, flate.BestCompression, flate.HuffmanOnly} {
 		t.Run(fmt.Sprint(level), func(t *testing.T) {
 			var comp bytes.Buffer
 			w, _ := flate.NewWriter(&comp, level)
-			// Small writes with flushes make many blocks.
-			for off := 0; off < len(data); off += 7000 {
-				w.Write(data[off:min(off+7000, len(data))])
-				if off%3 == 0 {
-					w.Flush()
-				}
-			}
+			// No flushes: blocks end where the writer chooses, at any bit.
+			w.Write(data)
 			w.Close()
 			var blocks []block
 			var z *Reader
@@ -61,7 +56,7 @@ func TestResumeAtEveryBlock(t *testing.T) {
 			if err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("whole stream: %d bytes, %v", len(got), err)
 			}
-			if len(blocks) < 20 {
+			if len(blocks) < 5 {
 				t.Fatalf("only %d blocks", len(blocks))
 			}
 			skips := map[int64]bool{}
@@ -80,8 +75,8 @@ func TestResumeAtEveryBlock(t *testing.T) {
 					t.Fatalf("resumed at bit %d (output %d): %d bytes, %v", b.bit, b.out, len(rest), err)
 				}
 			}
-			if level != flate.NoCompression && len(skips) < 8 {
-				t.Logf("bit offsets mod 8 seen: %v", skips)
+			if (level == flate.BestSpeed || level == flate.BestCompression) && len(skips) < 3 {
+				t.Errorf("%d blocks, bit offsets mod 8 seen: %v; want blocks at several bit offsets", len(blocks), skips)
 			}
 		})
 	}
