@@ -32,7 +32,9 @@ type bench struct {
 	cogPath   string // the COG on local disk (the floor rows)
 	notes     []string
 	res       results
-	only      string // -only
+	rows      map[string]bool // groups of rows measured (-rows)
+	scenes    *scenes         // the many-scene rows' files, when measured
+	bigDay    *bigDay         // the listing rows' STAC API, when measured
 }
 
 func main() {
@@ -49,7 +51,8 @@ func mainErr() int {
 	doc := flag.String("doc", "auto", `write the table to this file; "auto": docs/performance.md for full runs, nothing with -quick; "" for none`)
 	dataDir := flag.String("data", "bench/.data", "where the generated COG is cached")
 	noRclone := flag.Bool("no-rclone", false, "skip the rclone mount rows")
-	only := flag.String("only", "", `run only these rows: "zip" (the zip row)`)
+	rowsFlag := flag.String("rows", "all", `which rows: "all", or a comma list of "cog" (the single-COG rows), "loopback", "scenes" (time series, mosaic), "ls" (50 000-item day), "zip"`)
+	only := flag.String("only", "", `run only these rows (as -rows): "zip"`)
 	serve := flag.Bool("serve", false, "start the servers, print their addresses and a stacfs config, and wait (for profiling and manual runs)")
 	flag.Parse()
 
@@ -73,7 +76,19 @@ func mainErr() int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
-	b := &bench{root: root, size: size, res: results{}, only: *only}
+	b := &bench{root: root, size: size, res: results{}}
+	b.rows = map[string]bool{}
+	if *only != "" {
+		*rowsFlag = *only
+	}
+	for _, r := range strings.Split(*rowsFlag, ",") {
+		if r == "all" {
+			r = "cog,zip,loopback,scenes,ls"
+		}
+		for _, x := range strings.Split(r, ",") {
+			b.rows[strings.TrimSpace(x)] = true
+		}
+	}
 	b.stacfsBin = abs(root, *stacfsBin)
 	if _, err := os.Stat(b.stacfsBin); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v (run make build)\n", err)
@@ -139,6 +154,20 @@ func mainErr() int {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
 	}
+	if b.rows["scenes"] {
+		if b.scenes, err = b.addScenes(ctx, data); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+	}
+	if b.rows["ls"] {
+		fmt.Printf("bench: serving a day of %d items of ~%d KB behind the shaped link\n", bigDayItems, bigDayItemBytes/1000)
+		if b.bigDay, err = b.startBigDay(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		defer b.bigDay.close()
+	}
 	start := time.Now()
 	for b.run = 1; b.run <= *runs; b.run++ {
 		fmt.Printf("--- run %d/%d\n", b.run, *runs)
@@ -181,9 +210,34 @@ func mainErr() int {
 
 // oneRun measures every row once, interleaving clients so drift hits them alike.
 func (b *bench) oneRun(ctx context.Context) error {
-	if b.only == "zip" {
-		return b.zipRows(ctx)
+	if b.rows["cog"] {
+		if err := b.cogRows(ctx); err != nil {
+			return err
+		}
 	}
+	if b.rows["zip"] {
+		if err := b.zipRows(ctx); err != nil {
+			return err
+		}
+	}
+	if b.rows["loopback"] {
+		if err := b.loopbackRows(ctx); err != nil {
+			return err
+		}
+	}
+	if b.scenes != nil {
+		if err := b.sceneRows(ctx, b.scenes); err != nil {
+			return err
+		}
+	}
+	if b.bigDay != nil {
+		return b.lsRows(ctx, b.bigDay)
+	}
+	return nil
+}
+
+// cogRows measures the single-COG rows on the shaped link.
+func (b *bench) cogRows(ctx context.Context) error {
 	shaped := func(ctx context.Context) (*mounted, error) { return b.mountStacfs(ctx, shapedColl) }
 	if err := b.mountRows(ctx, "stacfs", shaped); err != nil {
 		return err
@@ -197,9 +251,11 @@ func (b *bench) oneRun(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := b.zipRows(ctx); err != nil {
-		return err
-	}
+	return nil
+}
+
+// loopbackRows measures the unshaped loopback copy.
+func (b *bench) loopbackRows(ctx context.Context) error {
 	// Unshaped loopback: cold cp through stacfs, one curl stream, the FUSE
 	// floor and rclone.
 	loopback := func(ctx context.Context) (*mounted, error) { return b.mountStacfs(ctx, loopbackColl) }
@@ -329,8 +385,13 @@ func (b *bench) out(name string) string { return filepath.Join(b.outDir, name) }
 // measure runs one client process with the asset server's counters reset, waits for the
 // counters to settle, and records the sample (with the mount's peak RSS for cold cp).
 func (b *bench) measure(ctx context.Context, row, client string, m *mounted, argv, env []string) (sample, error) {
-	b.srv.settle()
+	b.srv.settle(b.srv.counters)
 	b.srv.assets.Reset()
+	return b.measureWith(ctx, row, client, m, argv, env, b.srv.counters)
+}
+
+// measureWith is measure counting with count (a server reset by the caller).
+func (b *bench) measureWith(ctx context.Context, row, client string, m *mounted, argv, env []string, count func() counters) (sample, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(cleanEnv(), env...)
 	var stderr bytes.Buffer
@@ -348,13 +409,13 @@ func (b *bench) measure(ctx context.Context, row, client string, m *mounted, arg
 		}
 		return sample{}, errors.New(msg)
 	}
-	c := b.srv.settle()
+	c := b.srv.settle(count)
 	s := sample{wall: wall, requests: c.requests, bytes: c.bytes}
-	if m != nil && (row == rowCp || row == rowCpLoopback) {
+	if m != nil && (row == rowCp || row == rowCpLoopback || row == rowLs) {
 		s.rss, _ = peakRSS(m.pid())
 	}
 	b.res.add(row, client, s)
-	for _, f := range []string{"window.tif", "thumb.tif", "cp.tif", "curl.tif"} {
+	for _, f := range []string{"window.tif", "thumb.tif", "cp.tif", "curl.tif", "mosaic.vrt", "mosaic.tif"} {
 		_ = os.Remove(b.out(f))
 	}
 	b.writeLog(row, client)

@@ -56,13 +56,19 @@ func (s *syncBuffer) String() string {
 // mountStacfs mounts the bench catalog with a fresh stacfs process and waits until the
 // COG of collection coll can be stat'ed (metadata comes from the unshaped STAC API).
 func (b *bench) mountStacfs(ctx context.Context, coll string) (*mounted, error) {
-	return b.mountStacfsWalk(ctx, filepath.Join(coll, itemTime.Format("2006/01/02"), itemID, assetName))
+	return b.mountStacfsAt(ctx, b.srv.stac.STACURL, filepath.Join(coll, itemTime.Format("2006/01/02"), itemID, assetName))
 }
 
 // mountStacfsWalk mounts the bench catalog and waits until rel (a path in
 // the mount) can be stat'ed; mounted.file is rel in the mount.
 func (b *bench) mountStacfsWalk(ctx context.Context, rel string) (*mounted, error) {
-	config := fmt.Sprintf("[cache]\nmemory = %q\n\n[catalogs.%s]\nurl = %q\n", cacheMemory, catalogName, b.srv.stac.STACURL)
+	return b.mountStacfsAt(ctx, b.srv.stac.STACURL, rel)
+}
+
+// mountStacfsAt mounts the catalog at stacURL with a fresh stacfs process and waits until
+// rel (a path in the mount) can be stat'ed.
+func (b *bench) mountStacfsAt(ctx context.Context, stacURL, rel string) (*mounted, error) {
+	config := fmt.Sprintf("[cache]\nmemory = %q\n\n[catalogs.%s]\nurl = %q\n", cacheMemory, catalogName, stacURL)
 	tmp, dir, cfg, err := mountDirs("stacfs-bench-", "config.toml", config)
 	if err != nil {
 		return nil, err

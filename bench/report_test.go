@@ -54,7 +54,11 @@ func TestTargets(t *testing.T) {
 		{"warm window met", rowWindowWarm, s(0.09, 0, 0), nil, true, nil},
 		{"cold cp 3.6x", rowCp, s(1.16, 49, 1), &sample{wall: 4240 * time.Millisecond}, true, nil},
 		{"cold cp 2.9x", rowCp, s(1.44, 49, 1), &sample{wall: 4200 * time.Millisecond}, false, nil},
-		{"loopback 0.5x", rowCpLoopback, s(0.5, 49, 1), &sample{wall: 250 * time.Millisecond}, false, nil},
+		{"time series: bytes", rowSeries, s(1.0, 70, 4000), &sample{wall: 1100 * time.Millisecond, requests: 72, bytes: 2000}, false, []string{"bytes"}},
+		{"time series met", rowSeries8, s(1.0, 70, 2900), &sample{wall: 1100 * time.Millisecond, requests: 72, bytes: 2000}, true, nil},
+		{"mosaic over", rowMosaic, s(2.1, 70, 1), &sample{wall: 2 * time.Second}, false, nil},
+		{"ls 1.1x", rowLs, s(22, 50, 1), &sample{wall: 20 * time.Second}, true, nil},
+		{"warm ls slow", rowLsWarm, s(0.3, 0, 0), nil, false, []string{"wall"}},
 		{"warm cp: a request", rowCpWarm, s(0.1, 1, 1), nil, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,6 +75,23 @@ func TestTargets(t *testing.T) {
 				t.Errorf("misses = %v, want %v", got, tc.wantMisses)
 			}
 		})
+	}
+}
+
+// TestLoopbackTarget: the loopback copy is judged against the FUSE floor
+// of the same run, not against curl.
+func TestLoopbackTarget(t *testing.T) {
+	for _, tc := range []struct {
+		stacfs, floor float64
+		want          bool
+	}{{0.15, 0.10, true}, {0.226, 0.10, false}} {
+		b := &bench{res: results{}}
+		b.res.add(rowCpLoopback, "stacfs", sample{wall: time.Duration(tc.stacfs * float64(time.Second))})
+		b.res.add(rowCpLoopback, "baseline", sample{wall: time.Second}) // curl: not the target
+		b.res.add(rowCpLoopback, "fuse", sample{wall: time.Duration(tc.floor * float64(time.Second))})
+		if _, met := b.target(rowCpLoopback); met == nil || *met != tc.want {
+			t.Errorf("stacfs %.3f s, floor %.3f s: met %v, want %v", tc.stacfs, tc.floor, met, tc.want)
+		}
 	}
 }
 

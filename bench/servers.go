@@ -67,15 +67,9 @@ func startServers(cog []byte) (*servers, error) {
 		s.close()
 		return nil, fmt.Errorf("toxiproxy: %w", err)
 	}
-	for _, t := range []string{
-		fmt.Sprintf(`{"name":"latency_down","type":"latency","stream":"downstream","attributes":{"latency":%d}}`, latencyMS),
-		fmt.Sprintf(`{"name":"latency_up","type":"latency","stream":"upstream","attributes":{"latency":%d}}`, latencyMS),
-		fmt.Sprintf(`{"name":"bandwidth_down","type":"bandwidth","stream":"downstream","attributes":{"rate":%d}}`, bandwidthKBps),
-	} {
-		if _, err := s.proxy.Toxics.AddToxicJson(strings.NewReader(t)); err != nil {
-			s.close()
-			return nil, fmt.Errorf("toxiproxy toxic %s: %w", t, err)
-		}
+	if err := shape(s.proxy); err != nil {
+		s.close()
+		return nil, err
 	}
 	proxyBase := "http://" + s.proxy.Listen
 	s.shapedURL = proxyBase + assetPath
@@ -136,13 +130,13 @@ func (s *servers) counters() counters {
 
 // settle waits until the asset server's counters stop moving (read-ahead that outlives
 // the client is counted too), at most 3 s.
-func (s *servers) settle() counters {
-	last := s.counters()
+func (s *servers) settle(count func() counters) counters {
+	last := count()
 	stable := 0
 	deadline := time.Now().Add(3 * time.Second)
 	for stable < 3 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		c := s.counters()
+		c := count()
 		if c == last {
 			stable++
 		} else {

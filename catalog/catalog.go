@@ -129,6 +129,11 @@ func (it *Item) JSON() *Doc {
 var ErrTooManyItems = errors.New("more items than max_items allows")
 
 // Catalog is one STAC catalog as a folder tree.
+//
+// Lock order: Catalog.mu before Stream.mu (OpenStream looks a kept stream
+// up under both); memo.mu is taken alone. Nothing closes a file or does
+// I/O under Catalog.mu: streams the LRU drops while it is held are handed
+// out of it (dropped) and released after it is unlocked.
 type Catalog struct {
 	// read only after New
 	src Source
@@ -136,15 +141,15 @@ type Catalog struct {
 	o   Options
 	log *slog.Logger
 
-	colls  *memo[string, []Collection]
-	dates  *memo[string, []int] // key: collection "\x00" [year [month]]
-	items  *memo[string, []*Item]
-	stats  *memo[string, remote.Info] // by assetID
-	itemID *memo[string, remote.Item]
+	colls *memo[string, []Collection]
+	dates *memo[string, []int] // key: collection "\x00" [year [month]]
+	items *memo[string, []*Item]
+	stats *memo[string, remote.Info] // by assetID
 
-	mu       sync.Mutex                      // protects the following
+	mu       sync.Mutex                      // protects the following; before Stream.mu
 	streamed map[string]int64                // sizes learnt by reading streams whole, by assetID
 	streams  *simplelru.LRU[string, *Stream] // by assetID
+	dropped  []*Stream                       // evicted from streams, released after mu is unlocked
 	hrefs    map[string]string               // fresher asset URLs (re-signed), by assetID
 
 	views []View // set before serving
@@ -177,19 +182,20 @@ func New(src Source, rd Reader, o Options) *Catalog {
 		log = slog.Default()
 	}
 	log = log.With("catalog", o.Name)
-	streams, _ := simplelru.NewLRU(keptStreams, func(_ string, s *Stream) { s.evict() })
-	return &Catalog{
+	c := &Catalog{
 		src: src, rd: rd, o: o, log: log,
-		colls:  newMemo[string, []Collection](o.TTL, o.Timeout, o.Now),
-		dates:  newMemo[string, []int](o.TTL, o.Timeout, o.Now),
-		items:  newMemo[string, []*Item](o.TTL, o.Timeout, o.Now),
-		stats:  newMemo[string, remote.Info](o.TTL, o.Timeout, o.Now),
-		itemID: newMemo[string, remote.Item](o.TTL, o.Timeout, o.Now),
+		colls: newMemo[string, []Collection](o.TTL, o.Timeout, o.Now),
+		dates: newMemo[string, []int](o.TTL, o.Timeout, o.Now),
+		items: newMemo[string, []*Item](o.TTL, o.Timeout, o.Now),
+		stats: newMemo[string, remote.Info](o.TTL, o.Timeout, o.Now),
 
 		streamed: map[string]int64{},
 		hrefs:    map[string]string{},
-		streams:  streams,
 	}
+	// Called under c.mu (by Add and Remove): the stream is released later,
+	// outside it (see releaseDropped).
+	c.streams, _ = simplelru.NewLRU(keptStreams, func(_ string, s *Stream) { c.dropped = append(c.dropped, s) })
+	return c
 }
 
 // Name returns the catalog's configured name.

@@ -31,7 +31,7 @@ type Stream struct {
 	f      *os.File
 	onDone func(size int64)
 
-	mu      sync.Mutex // protects the following
+	mu      sync.Mutex // protects the following; after Catalog.mu
 	cond    *sync.Cond // signalled when n, done or err change
 	n       int64      // bytes spooled
 	done    bool       // the whole object is spooled
@@ -53,19 +53,8 @@ func (c *Catalog) OpenStream(it *Item, a *remote.Asset) (*Stream, error) {
 		return nil, err
 	}
 	id := assetID(it, a)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s, ok := c.streams.Get(id); ok {
-		s.mu.Lock()
-		failed := s.err != nil
-		if !failed {
-			s.refs++
-		}
-		s.mu.Unlock()
-		if !failed {
-			return s, nil
-		}
-		c.streams.Remove(id)
+	if s := c.keptStream(id); s != nil {
+		return s, nil
 	}
 	st, ok := c.rd.(Streamer)
 	if !ok {
@@ -83,9 +72,58 @@ func (c *Catalog) OpenStream(it *Item, a *remote.Asset) (*Stream, error) {
 		c.mu.Unlock()
 	}}
 	s.cond = sync.NewCond(&s.mu)
-	c.streams.Add(id, s)
+	c.mu.Lock()
+	other := c.keptLocked(id) // opened meanwhile by another reader
+	if other == nil {
+		c.streams.Add(id, s)
+	}
+	c.unlockAndRelease()
+	if other != nil {
+		cancel()
+		f.Close()
+		return other, nil
+	}
 	go s.run(ctx, st, c)
 	return s, nil
+}
+
+// keptStream returns the kept stream of an asset with one more hold, or
+// nil.
+func (c *Catalog) keptStream(id string) *Stream {
+	c.mu.Lock()
+	s := c.keptLocked(id)
+	c.unlockAndRelease()
+	return s
+}
+
+// keptLocked is keptStream under c.mu. A stream that failed is dropped.
+func (c *Catalog) keptLocked(id string) *Stream {
+	s, ok := c.streams.Get(id)
+	if !ok {
+		return nil
+	}
+	s.mu.Lock()
+	failed := s.err != nil
+	if !failed {
+		s.refs++
+	}
+	s.mu.Unlock()
+	if failed {
+		c.streams.Remove(id)
+		return nil
+	}
+	return s
+}
+
+// unlockAndRelease unlocks c.mu, then releases the streams the LRU dropped
+// meanwhile (which may close their spool: not under c.mu).
+func (c *Catalog) unlockAndRelease() {
+	dropped := c.dropped
+	c.dropped = nil
+	c.mu.Unlock()
+	for _, s := range dropped {
+		s.evict()
+	}
 }
 
 func (s *Stream) run(ctx context.Context, st Streamer, c *Catalog) {

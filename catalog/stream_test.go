@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -90,5 +92,63 @@ func TestStreamSizeKnownAtEnd(t *testing.T) {
 	}
 	if size, err := c.Size(ctx, it, a); err != nil || size != int64(len(data)) {
 		t.Fatalf("size after the end: %d %v, want %d", size, err, len(data))
+	}
+}
+
+// TestStreamEvictedOutsideLock: a stream the catalog stops keeping is
+// released (its spool closed) after Catalog.mu is unlocked, not from the
+// LRU's callback under it: a release that waits does not hold up the
+// catalog.
+func TestStreamEvictedOutsideLock(t *testing.T) {
+	gate := make(chan struct{})
+	close(gate)
+	it := remote.Item{ID: "i", Collection: "C", Time: at("2024-02-29T12:00:00Z")}
+	for i := range keptStreams + 1 {
+		it.Assets = append(it.Assets, remote.Asset{Key: fmt.Sprintf("a%02d", i), Href: fmt.Sprintf("https://store.example/%d.zip", i), Size: -1})
+	}
+	src := &fakeSource{cols: []remote.Collection{{ID: "C"}}, items: []remote.Item{it}}
+	c := New(src, streamOnly{[]byte("zip"), gate}, Options{})
+	ctx := context.Background()
+	col, _ := c.FindCollection(ctx, "C")
+	items, err := c.Items(ctx, col, 2024, 2, 29)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("items: %v %v", items, err)
+	}
+	var streams []*Stream
+	for i := range keptStreams {
+		st, err := c.OpenStream(items[0], &items[0].Assets[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		streams = append(streams, st)
+	}
+	first := streams[0]
+	first.mu.Lock() // the release of the first stream waits for this
+	opened := make(chan error, 1)
+	go func() {
+		st, err := c.OpenStream(items[0], &items[0].Assets[keptStreams]) // drops the first
+		if err == nil {
+			st.Close()
+		}
+		opened <- err
+	}()
+	free := false
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && !free; time.Sleep(5 * time.Millisecond) {
+		if c.mu.TryLock() {
+			_, kept := c.streams.Peek(assetID(items[0], &items[0].Assets[0]))
+			c.mu.Unlock()
+			free = !kept // dropped, and the catalog's lock is free while its release waits
+		}
+	}
+	first.mu.Unlock()
+	if err := <-opened; err != nil {
+		t.Fatal(err)
+	}
+	if !free {
+		t.Fatal("Catalog.mu held while a dropped stream is released")
+	}
+	if _, err := first.f.Stat(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("the dropped stream's spool is still open: %v", err)
 	}
 }

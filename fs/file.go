@@ -186,7 +186,14 @@ func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.
 	if h.file.fs.o.Served != nil {
 		h.file.fs.o.Served(len(b))
 	}
-	return viewResult{b, release}, 0
+	if len(b) == 0 {
+		// go-fuse writes an empty reply without calling its Done: a
+		// view lent for it would never come back.
+		release()
+		return fuse.ReadResultData(nil), 0
+	}
+	h.file.fs.lent.Add(1)
+	return viewResult{b, release, &h.file.fs.lent}, 0
 }
 
 // viewResult is a read reply of bytes the cache lends until go-fuse has
@@ -198,12 +205,16 @@ func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.
 type viewResult struct {
 	b       []byte
 	release func()
+	lent    *atomic.Int64 // the FS's count of replies not yet written
 }
 
 func (r viewResult) Bytes([]byte) ([]byte, fuse.Status) { return r.b, fuse.OK }
 func (r viewResult) Slices() ([][]byte, fuse.Status)    { return [][]byte{r.b}, fuse.OK }
 func (r viewResult) Size() int                          { return len(r.b) }
-func (r viewResult) Done()                              { r.release() }
+func (r viewResult) Done() {
+	r.release()
+	r.lent.Add(-1)
+}
 
 // go-fuse's (unexported) interface of results written with writev.
 var _ interface {

@@ -39,6 +39,7 @@ import (
 	"log/slog"
 	"os"
 	"sort"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -84,6 +85,8 @@ type FS struct {
 	o       Options
 	log     *slog.Logger
 	mounted time.Time
+
+	lent atomic.Int64 // read replies lent from the cache and not yet written (viewResult)
 }
 
 // New returns the file system described by o.

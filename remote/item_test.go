@@ -2,7 +2,11 @@ package remote
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -154,6 +158,49 @@ func TestItemTime(t *testing.T) {
 		got := ItemTime(tt.datetime, tt.start)
 		if !got.Equal(tt.want) || (!got.IsZero() && got.Location() != time.UTC) {
 			t.Errorf("ItemTime(%q, %q) = %v, want %v", tt.datetime, tt.start, got, tt.want)
+		}
+	}
+}
+
+// TestParseItemFastAgrees: the one-pass decoding of listings gives the same
+// item as the member-by-member one, on every item of the real responses in
+// testdata and on odd shapes.
+func TestParseItemFastAgrees(t *testing.T) {
+	var docs [][]byte
+	files, _ := filepath.Glob("testdata/*.json")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Features []json.RawMessage `json:"features"`
+		}
+		if json.Unmarshal(b, &page) == nil && len(page.Features) > 0 {
+			for _, f := range page.Features {
+				docs = append(docs, f)
+			}
+		} else if bytes.Contains(b, []byte(`"Feature"`)) {
+			docs = append(docs, b)
+		}
+	}
+	docs = append(docs,
+		[]byte(`{"id":"a","properties":{"datetime":null,"start_datetime":"2024-01-01T00:00:00.5+02:00"},"assets":{"x":{"href":"s3://b/k","file:size":-5,"alternate":{"download":{"href":"https://h/k?sig=1"},"n":null}}}}`),
+		[]byte(`{"id":"b","bbox":"x","properties":{"datetime":5},"assets":{"y":{"href":7,"roles":["data",3],"file:size":12.0}}}`),
+		[]byte(`{"id":"c","properties":null,"assets":null}`),
+	)
+	if len(docs) < 10 {
+		t.Fatalf("only %d items found in testdata", len(docs))
+	}
+	for _, raw := range docs {
+		fast, ok := parseItemFast(raw)
+		slow, err := parseItemMap(raw)
+		if !ok || err != nil {
+			t.Errorf("item %.60s: fast ok %v, map err %v", raw, ok, err)
+			continue
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("item %s differs:\nfast %+v\n map %+v", fast.ID, fast, slow)
 		}
 	}
 }

@@ -92,7 +92,7 @@ func (c *Catalog) Search(ctx context.Context, q Search, fn func(*Page) bool) err
 	seen := map[string]bool{}
 	first := true
 	stopped := false
-	err = c.walk(ctx, req, func(doc *pageDoc) (int, error) {
+	err = c.walk(ctx, req, q.Limit >= eagerLimit, func(doc *pageDoc) (int, error) {
 		page := &Page{NumberMatched: doc.matched(), Items: make([]Item, 0, len(doc.Features))}
 		for _, raw := range doc.Features {
 			it, err := parseItem(raw)
@@ -121,31 +121,81 @@ func (c *Catalog) Search(ctx context.Context, q Search, fn func(*Page) bool) err
 	if stopped {
 		return nil
 	}
+	var se *StatusError
+	if first && q.Limit > refusedLimit && errors.As(err, &se) && se.Code == http.StatusBadRequest {
+		// Most servers answer a limit over their maximum with their maximum; some
+		// refuse it. Ask again for the page size every server takes.
+		q.Limit = refusedLimit
+		return c.Search(ctx, q, fn)
+	}
 	if err != nil {
 		return fmt.Errorf("search: %w", err)
 	}
 	return nil
 }
 
+// refusedLimit is the page size asked again when a server refuses a larger limit (400).
+const refusedLimit = 100
+
+// eagerLimit is the page size from which a search is taken for a listing that reads every
+// page: its next page is requested while the current one is parsed.
+const eagerLimit = 500
+
 // errStop ends a walk on the caller's request.
 var errStop = errors.New("stop")
 
 // walk fetches req and follows rel=next links, calling visit for every non-empty page
 // (and the first page). visit returns how many new entries the page brought.
-func (c *Catalog) walk(ctx context.Context, req stacRequest, visit func(*pageDoc) (int, error)) error {
+//
+// With eager, the next page is requested as soon as its link is known, before visit
+// parses the current one, so that parsing overlaps the download; a walk that then stops
+// (visit says so, or the page brought nothing new) cancels that request. Otherwise the
+// next page is only requested after the first page's visit asked for more (a probe that
+// reads one page makes one request).
+func (c *Catalog) walk(ctx context.Context, req stacRequest, eager bool, visit func(*pageDoc) (int, error)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends a request for a page nobody will read
+	type answer struct {
+		raw []byte
+		u   *url.URL
+		err error
+	}
+	fetch := func(r stacRequest) <-chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			raw, u, err := c.Client.stac(ctx, r)
+			ch <- answer{raw, u, err}
+		}()
+		return ch
+	}
 	visited := map[string]bool{req.key(): true}
+	pending := fetch(req)
 	for i := 0; i < maxPages; i++ {
-		raw, docURL, err := c.Client.stac(ctx, req)
-		if err != nil {
-			return err
+		a := <-pending
+		pending = nil
+		if a.err != nil {
+			return a.err
 		}
 		var doc pageDoc
-		if err := json.Unmarshal(raw, &doc); err != nil {
+		if err := json.Unmarshal(a.raw, &doc); err != nil {
 			return fmt.Errorf("page %d of %s: %w: %v", i+1, RedactURL(req.url), ErrBadResponse, err)
 		}
+		a.raw = nil
 		n := len(doc.Features) + len(doc.Collections)
 		if n == 0 && i > 0 {
 			return nil // Terrascope, Earth Search: a last next link can lead to an empty page
+		}
+		var next stacRequest
+		var nextErr error
+		haveNext := false
+		if nl := doc.next(); nl != nil && n > 0 && i+1 < maxPages {
+			if next, nextErr = nextRequest(req, nl, a.u); nextErr == nil && !visited[next.key()] {
+				haveNext = true
+				visited[next.key()] = true
+				if eager || i > 0 {
+					pending = fetch(next)
+				}
+			}
 		}
 		fresh, err := visit(&doc)
 		if err != nil {
@@ -154,19 +204,15 @@ func (c *Catalog) walk(ctx context.Context, req stacRequest, visit func(*pageDoc
 		if n == 0 || (fresh == 0 && i > 0) {
 			return nil
 		}
-		nl := doc.next()
-		if nl == nil {
-			return nil
+		if nextErr != nil {
+			return fmt.Errorf("page %d of %s: %w", i+1, RedactURL(req.url), nextErr)
 		}
-		next, err := nextRequest(req, nl, docURL)
-		if err != nil {
-			return fmt.Errorf("page %d of %s: %w", i+1, RedactURL(req.url), err)
+		if !haveNext {
+			return nil // no next link, or the server sends us in circles
 		}
-		k := next.key()
-		if visited[k] {
-			return nil // the server sends us in circles
+		if pending == nil {
+			pending = fetch(next)
 		}
-		visited[k] = true
 		req = next
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 const (
@@ -361,5 +362,55 @@ func TestCollectionsPaging(t *testing.T) {
 				t.Errorf("served %d, want %d", served(), len(tt.steps))
 			}
 		})
+	}
+}
+
+// TestSearchRefusedLimit: a server that refuses a large limit (400) is
+// asked again with limit=100, and the listing goes on in full.
+func TestSearchRefusedLimit(t *testing.T) {
+	base, served := stepServer(t, []step{
+		{req: "GET /", resp: getOnly},
+		{req: "GET /search?limit=1000", resp: `{"code":"BadRequest","description":"limit must be <= 250"}`, code: 400},
+		{req: "GET /search?limit=100", resp: fc([]string{feature("a", "c")}, `{"rel":"next","href":"search?page=2"}`)},
+		{req: "GET /search?page=2", resp: fc([]string{feature("b", "c")})},
+	})
+	var ids []string
+	err := (&Catalog{URL: base}).Search(context.Background(), Search{Limit: 1000}, func(p *Page) bool {
+		for _, it := range p.Items {
+			ids = append(ids, it.ID)
+		}
+		return true
+	})
+	if err != nil || strings.Join(ids, ",") != "a,b" || served() != 4 {
+		t.Fatalf("err %v, ids %v, served %d", err, ids, served())
+	}
+}
+
+// TestSearchEagerPages: a listing of large pages asks for the next page
+// before the current one is handed over (fn sees page 1 while page 2 is
+// already requested), and gets every page once, in order.
+func TestSearchEagerPages(t *testing.T) {
+	base, served := stepServer(t, []step{
+		{req: "GET /", resp: getOnly},
+		{req: "GET /search?limit=1000", resp: fc([]string{feature("a", "c")}, `{"rel":"next","href":"search?page=2"}`)},
+		{req: "GET /search?page=2", resp: fc([]string{feature("b", "c")}, `{"rel":"next","href":"search?page=3"}`)},
+		{req: "GET /search?page=3", resp: fc([]string{feature("c", "c")})},
+	})
+	var ids []string
+	sawNext := false
+	err := (&Catalog{URL: base}).Search(context.Background(), Search{Limit: 1000}, func(p *Page) bool {
+		if p.Items[0].ID == "a" {
+			for deadline := time.Now().Add(5 * time.Second); served() < 3 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			sawNext = served() >= 3
+		}
+		for _, it := range p.Items {
+			ids = append(ids, it.ID)
+		}
+		return true
+	})
+	if err != nil || strings.Join(ids, ",") != "a,b,c" || served() != 4 || !sawNext {
+		t.Fatalf("err %v, ids %v, served %d, page 2 asked while page 1 parsed: %v", err, ids, served(), sawNext)
 	}
 }

@@ -236,7 +236,7 @@ func (c *Catalog) Collections(ctx context.Context) ([]Collection, error) {
 	}
 	var out []Collection
 	seen := map[string]bool{}
-	err = c.walk(ctx, stacRequest{method: http.MethodGet, url: l.DataURL}, func(doc *pageDoc) (int, error) {
+	err = c.walk(ctx, stacRequest{method: http.MethodGet, url: l.DataURL}, false, func(doc *pageDoc) (int, error) {
 		fresh := 0
 		for _, raw := range doc.Collections {
 			col, err := parseCollection(raw)

@@ -1,0 +1,212 @@
+package fs
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/catalog"
+	"github.com/stacfs/stacfs/remote"
+)
+
+// The tests of this file mount the tree in the test process, as go-fuse's
+// own tests do (fs.Mount on a temporary folder, served by goroutines of
+// the test), over a stub catalog: they see what the kernel sees.
+
+// stubTree is a mounted stub catalog: one item "item-a" on 2024-02-29
+// with an asset whose size the item gives (known.tif), one whose size
+// takes a request (unknown.tif) and one served without length or Range
+// (stream.zip).
+type stubTree struct {
+	fs   *FS
+	src  *stubSource
+	rd   *stubReader
+	item string // the item folder
+}
+
+var (
+	knownBytes   = bytes.Repeat([]byte("known-v1"), 4096) // 32 KiB
+	unknownBytes = bytes.Repeat([]byte("unknown "), 1000)
+	streamBytes  = bytes.Repeat([]byte("zip "), 750)
+)
+
+func mountStub(t *testing.T, ttl time.Duration) *stubTree {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("/dev/fuse is required: %v", err)
+		}
+		t.Skipf("no FUSE: %v", err)
+	}
+	src := &stubSource{items: []remote.Item{stubItem("item-a", map[string]int64{
+		"known.tif": int64(len(knownBytes)), "unknown.tif": -1, "stream.zip": -1,
+	})}}
+	rd := &stubReader{etag: `"v1"`, objects: map[string][]byte{
+		"known.tif": knownBytes, "unknown.tif": unknownBytes, "stream.zip": streamBytes,
+	}, noLength: map[string]bool{"stream.zip": true}}
+	bc, err := cache.New(cache.Options{Memory: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := catalog.New(src, rd, catalog.Options{Name: "stub", TTL: ttl, Cache: bc})
+	f := New(Options{Catalogs: []*catalog.Catalog{cat}, Single: true, Cache: bc})
+	dir := t.TempDir()
+	srv, err := f.Mount(dir)
+	if err != nil {
+		t.Fatalf("mount: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Unmount(); err != nil {
+			t.Errorf("unmount: %v", err)
+		}
+	})
+	return &stubTree{fs: f, src: src, rd: rd, item: filepath.Join(dir, "C/2024/02/29/item-a")}
+}
+
+// TestMountedReaddirplusCostlyAsset: listing an item folder (READDIRPLUS)
+// makes no request: the asset whose size takes one is listed by name only
+// (its lookup answers EAGAIN); a stat of it then asks once.
+func TestMountedReaddirplusCostlyAsset(t *testing.T) {
+	tr := mountStub(t, time.Minute)
+	entries, err := os.ReadDir(tr.item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := fmtList(names); got != "item.json known.tif stream.zip unknown.tif" {
+		t.Fatalf("item folder: %s", got)
+	}
+	if n := tr.rd.count(); n != 0 {
+		t.Errorf("listing the item made %d asset requests, want 0", n)
+	}
+	st, err := os.Stat(filepath.Join(tr.item, "unknown.tif"))
+	if err != nil || st.Size() != int64(len(unknownBytes)) {
+		t.Fatalf("stat unknown.tif: %v, %v; want size %d", st, err, len(unknownBytes))
+	}
+	if n := tr.rd.count(); n != 1 {
+		t.Errorf("stat made %d asset requests, want 1", n)
+	}
+	if st, err := os.Stat(filepath.Join(tr.item, "known.tif")); err != nil || st.Size() != int64(len(knownBytes)) {
+		t.Fatalf("stat known.tif: %v, %v", st, err)
+	}
+	if n := tr.rd.count(); n != 1 {
+		t.Errorf("stat of a file whose size the item gives made a request (%d in all)", n)
+	}
+}
+
+// TestMountedVolatileSize: a file whose size is not known until it is read
+// whole shows size 0, and its real size as soon as it has been read: the
+// kernel does not keep the 0.
+func TestMountedVolatileSize(t *testing.T) {
+	tr := mountStub(t, time.Minute)
+	p := filepath.Join(tr.item, "stream.zip")
+	if st, err := os.Stat(p); err != nil || st.Size() != 0 {
+		t.Fatalf("before reading: %v, %v; want size 0", st, err)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || !bytes.Equal(got, streamBytes) {
+		t.Fatalf("read: %d bytes, %v; want %d", len(got), err, len(streamBytes))
+	}
+	if st, err := os.Stat(p); err != nil || st.Size() != int64(len(streamBytes)) {
+		t.Fatalf("after reading: %v, %v; want size %d", st, err, len(streamBytes))
+	}
+}
+
+// TestMountedVersionChange: when an asset changes on the server (new ETag,
+// same size), the next open sees the new version, and a memory map of the
+// file shows the new bytes: the pages of the old one are dropped (Open
+// sends NotifyContent; Linux 6.18 also drops them when a file opens
+// without FOPEN_KEEP_CACHE, so this holds either way there).
+func TestMountedVersionChange(t *testing.T) {
+	ttl := 300 * time.Millisecond
+	tr := mountStub(t, ttl)
+	p := filepath.Join(tr.item, "known.tif")
+	// The map is read by another process: a page fault of this one on
+	// its own mount can deadlock it (the faulting thread cannot stop for
+	// the garbage collector, which stops the goroutines serving the fault).
+	mapped := func() []byte {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMmapHelper$")
+		cmd.Env = append(os.Environ(), mmapHelperEnv+"="+p)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("mmap helper: %v", err)
+		}
+		return out
+	}
+	if got := mapped(); !bytes.Equal(got, knownBytes) {
+		t.Fatalf("first map: %.16q...", got)
+	}
+	v2 := bytes.Repeat([]byte("known-v2"), 4096)
+	tr.rd.mu.Lock()
+	tr.rd.objects["known.tif"], tr.rd.etag = v2, `"v2"`
+	tr.rd.mu.Unlock()
+	time.Sleep(ttl + 100*time.Millisecond) // the catalog asks for the version again
+	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, v2) {
+		t.Fatalf("read after the change: %.16q... %v; want v2", got, err)
+	}
+	deadline := time.Now().Add(2 * time.Second) // the notification is sent in the background
+	for got := mapped(); !bytes.Equal(got, v2); got = mapped() {
+		if time.Now().After(deadline) {
+			t.Fatalf("a map after the change shows %.16q...; want v2", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// mmapHelperEnv names the file TestMmapHelper maps.
+const mmapHelperEnv = "STACFS_TEST_MMAP"
+
+// TestMmapHelper is not a test: run as a child process by
+// TestMountedVersionChange, it maps the file named by $STACFS_TEST_MMAP and
+// writes its bytes to stdout.
+func TestMmapHelper(t *testing.T) {
+	p := os.Getenv(mmapHelperEnv)
+	if p == "" {
+		t.Skip("helper process only")
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		os.Exit(2)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		os.Exit(2)
+	}
+	m, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		os.Exit(3)
+	}
+	os.Stdout.Write(m)
+	os.Exit(0)
+}
+
+// TestMountedViewsReleased: every read reply lent from the cache's memory
+// (zero copy) is handed back once go-fuse has written it.
+func TestMountedViewsReleased(t *testing.T) {
+	tr := mountStub(t, time.Minute)
+	for range 3 {
+		for _, name := range []string{"known.tif", "unknown.tif"} {
+			if _, err := os.ReadFile(filepath.Join(tr.item, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for tr.fs.lent.Load() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d read replies lent from the cache were never released", tr.fs.lent.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func fmtList(names []string) string { return strings.Join(names, " ") }
