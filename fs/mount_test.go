@@ -22,7 +22,7 @@ import (
 // stubTree is a mounted stub catalog: one item "item-a" on 2024-02-29
 // with an asset whose size the item gives (known.tif), one whose size
 // takes a request (unknown.tif) and one served without length or Range
-// (stream.zip).
+// (stream.dat).
 type stubTree struct {
 	fs   *FS
 	src  *stubSource
@@ -45,11 +45,11 @@ func mountStub(t *testing.T, ttl time.Duration) *stubTree {
 		t.Skipf("no FUSE: %v", err)
 	}
 	src := &stubSource{items: []remote.Item{stubItem("item-a", map[string]int64{
-		"known.tif": int64(len(knownBytes)), "unknown.tif": -1, "stream.zip": -1,
+		"known.tif": int64(len(knownBytes)), "unknown.tif": -1, "stream.dat": -1,
 	})}}
 	rd := &stubReader{etag: `"v1"`, objects: map[string][]byte{
-		"known.tif": knownBytes, "unknown.tif": unknownBytes, "stream.zip": streamBytes,
-	}, noLength: map[string]bool{"stream.zip": true}}
+		"known.tif": knownBytes, "unknown.tif": unknownBytes, "stream.dat": streamBytes,
+	}, noLength: map[string]bool{"stream.dat": true}}
 	bc, err := cache.New(cache.Options{Memory: 8 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestMountedReaddirplusCostlyAsset(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if got := fmtList(names); got != "item.json known.tif stream.zip unknown.tif" {
+	if got := fmtList(names); got != "item.json known.tif stream.dat unknown.tif" {
 		t.Fatalf("item folder: %s", got)
 	}
 	if n := tr.rd.count(); n != 0 {
@@ -108,7 +108,7 @@ func TestMountedReaddirplusCostlyAsset(t *testing.T) {
 // kernel does not keep the 0.
 func TestMountedVolatileSize(t *testing.T) {
 	tr := mountStub(t, time.Minute)
-	p := filepath.Join(tr.item, "stream.zip")
+	p := filepath.Join(tr.item, "stream.dat")
 	if st, err := os.Stat(p); err != nil || st.Size() != 0 {
 		t.Fatalf("before reading: %v, %v; want size 0", st, err)
 	}
