@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/encoding/httpbinding"
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -48,13 +49,26 @@ type S3Config struct {
 	RequesterPays bool
 }
 
-// presignExpiry is how long a presigned request stays valid. Every operation presigns
-// afresh (a local HMAC), so this only needs to cover one operation and its retries.
-const presignExpiry = 15 * time.Minute
+// Presigned requests stay valid for presignExpiry and are reused for presignReuse (so
+// at least 10 minutes remain for an operation and its retries): presigning costs a few
+// hundred microseconds of CPU, a block read would pay it each time. At most presignCached
+// objects' requests are kept.
+const (
+	presignExpiry = 15 * time.Minute
+	presignReuse  = 5 * time.Minute
+	presignCached = 4096
+)
+
+// presigned is a request kept for reuse.
+type presigned struct {
+	url    string
+	header http.Header
+	until  time.Time
+}
 
 // S3 reads s3://bucket/key objects. Each operation gets a GET presigned by the AWS SDK
-// (service/s3; or, unsigned, at the URL the SDK's endpoint rules give) and runs it through
-// a Client: ranged reads, If-Match, retries, the stall watchdog, the per-origin limit,
+// (service/s3; or, unsigned, at the URL the SDK's endpoint rules give; kept for reuse a few
+// minutes, dropped when refused) and runs it through a Client: ranged reads, If-Match, retries, the stall watchdog, the per-origin limit,
 // typed errors and metrics are those of https. The presigned query holds the signature
 // and the access key id; errors and logs show URLs without their query (RedactURL).
 //
@@ -67,8 +81,10 @@ type S3 struct {
 	setup func() (*s3Setup, error) // loads the SDK config once
 
 	mu      sync.Mutex
-	regions map[string]string // bucket -> region, guarded by mu
+	regions map[string]string                 // bucket -> region, guarded by mu
+	signed  *simplelru.LRU[string, presigned] // s3 URL -> request, guarded by mu
 	lookups singleflight.Group
+	now     func() time.Time
 }
 
 // s3Setup is what the SDK's configuration gives.
@@ -84,7 +100,8 @@ type s3Setup struct {
 // catalog's bearer token does not go to S3. The SDK configuration (files, credentials) is
 // read at the first read.
 func NewS3(cfg S3Config, c *Client) *S3 {
-	s := &S3{cfg: cfg, c: c.withoutAuth(), regions: map[string]string{}}
+	signed, _ := simplelru.NewLRU[string, presigned](presignCached, nil)
+	s := &S3{cfg: cfg, c: c.withoutAuth(), regions: map[string]string{}, signed: signed, now: time.Now}
 	s.log = s.c.logger()
 	if s.log == nil {
 		s.log = slog.Default()
@@ -135,7 +152,7 @@ func (s *S3) load() (*s3Setup, error) {
 			if s.cfg.RequesterPays {
 				return nil, fmt.Errorf("s3: requester pays needs AWS credentials (environment, shared files, SSO or instance role); none found: %w", ErrDenied)
 			}
-			s.log.Info("no AWS credentials found: s3:// objects are read with unsigned requests")
+			s.log.Info("no AWS credentials found: s3:// objects are read with unsigned requests", "reason", s.scrub(err).Error())
 			st.anonymous = true
 		}
 	}
@@ -172,9 +189,36 @@ func ParseS3URL(raw string) (bucket, key string, err error) {
 }
 
 // Request returns the https URL and the headers of a GET of the object at s3url: presigned
-// by the SDK (valid for a quarter of an hour), or unsigned when reading anonymously.
+// by the SDK (valid for at least ten more minutes), or unsigned when reading anonymously.
 // Providers use it to hand a read to other tools; the URL is a secret while it is valid.
 func (s *S3) Request(ctx context.Context, s3url string) (string, http.Header, error) {
+	s.mu.Lock()
+	p, ok := s.signed.Get(s3url)
+	s.mu.Unlock()
+	if ok && s.now().Before(p.until) {
+		return p.url, p.header, nil
+	}
+	u, h, err := s.request(ctx, s3url)
+	if err != nil {
+		return "", nil, err
+	}
+	s.mu.Lock()
+	s.signed.Add(s3url, presigned{url: u, header: h, until: s.now().Add(presignReuse)})
+	s.mu.Unlock()
+	return u, h, nil
+}
+
+// forget drops the kept request of s3url after err refused it (credentials changed).
+func (s *S3) forget(s3url string, err error) {
+	if errors.Is(err, ErrDenied) {
+		s.mu.Lock()
+		s.signed.Remove(s3url)
+		s.mu.Unlock()
+	}
+}
+
+// request makes the request Request returns.
+func (s *S3) request(ctx context.Context, s3url string) (string, http.Header, error) {
 	bucket, key, err := ParseS3URL(s3url)
 	if err != nil {
 		return "", nil, err
@@ -317,7 +361,9 @@ func (s *S3) ReadAt(ctx context.Context, s3url string, p []byte, off int64, etag
 	if err != nil {
 		return 0, err
 	}
-	return s.c.ReadAt(withHeader(ctx, h), u, p, off, etag)
+	n, err := s.c.ReadAt(withHeader(ctx, h), u, p, off, etag)
+	s.forget(s3url, err)
+	return n, err
 }
 
 // ReadHead is Client.ReadHead for an s3:// URL.
@@ -326,7 +372,9 @@ func (s *S3) ReadHead(ctx context.Context, s3url string, n int) ([]byte, Info, e
 	if err != nil {
 		return nil, Info{}, err
 	}
-	return s.c.ReadHead(withHeader(ctx, h), u, n)
+	b, info, err := s.c.ReadHead(withHeader(ctx, h), u, n)
+	s.forget(s3url, err)
+	return b, info, err
 }
 
 // Open is Client.Open for an s3:// URL.
@@ -335,7 +383,9 @@ func (s *S3) Open(ctx context.Context, s3url string) (io.ReadCloser, Info, error
 	if err != nil {
 		return nil, Info{}, err
 	}
-	return s.c.Open(withHeader(ctx, h), u)
+	rc, info, err := s.c.Open(withHeader(ctx, h), u)
+	s.forget(s3url, err)
+	return rc, info, err
 }
 
 // Stat describes the object at an s3:// URL with a one-byte ranged GET (a presigned GET

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stacfs/stacfs/fakestac"
 )
@@ -203,5 +206,72 @@ func TestParseS3URL(t *testing.T) {
 		if b != tt.bucket || k != tt.key || (err == nil) != (tt.bucket != "") {
 			t.Errorf("ParseS3URL(%q) = %q, %q, %v", tt.in, b, k, err)
 		}
+	}
+}
+
+// TestS3KeyEscaping: keys with spaces, plus signs and other reserved characters read the
+// same object signed (the SDK's escaping) and unsigned (ours).
+func TestS3KeyEscaping(t *testing.T) {
+	const key = "dir/a b+c=d&e%f/ü.tif"
+	for _, signed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("signed=%v", signed), func(t *testing.T) {
+			creds := ""
+			if signed {
+				creds = testCredentials
+			}
+			awsTestEnv(t, creds)
+			f := newS3Fake(t)
+			f.PutObject("public", key, fakestac.Asset{Size: 5000, Seed: 9})
+			s := NewS3(S3Config{Endpoint: f.URL}, &Client{})
+			p := make([]byte, 5000)
+			if n, err := s.ReadAt(context.Background(), "s3://public/"+key, p, 0, ""); err != nil || n != len(p) || !bytes.Equal(p, fakestac.RampBytes(9, 0, 5000)) {
+				t.Fatalf("ReadAt = %d, %v", n, err)
+			}
+			if st := f.Stats(); (st.Signed > 0) != signed {
+				t.Errorf("stats %+v, signed %v", st, signed)
+			}
+		})
+	}
+}
+
+// TestS3PresignReuse: reads of one object within a few minutes reuse one presigned request;
+// a refused one is dropped, and one past its reuse time is made again.
+func TestS3PresignReuse(t *testing.T) {
+	awsTestEnv(t, testCredentials)
+	f := newS3Fake(t)
+	s := NewS3(S3Config{Endpoint: f.URL}, &Client{})
+	ctx := context.Background()
+	p := make([]byte, 1000)
+	for i := range 10 {
+		if _, err := s.ReadAt(ctx, "s3://private/a/b.tif", p, int64(i*1000), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sigs := map[string]bool{}
+	for _, r := range f.Requests() {
+		if r.Method == "GET" {
+			q, _ := url.ParseQuery(r.RawQuery)
+			sigs[q.Get("X-Amz-Signature")] = true
+		}
+	}
+	if len(sigs) != 1 {
+		t.Errorf("%d signatures for 10 reads, want 1", len(sigs))
+	}
+	later := time.Now().Add(presignReuse + time.Second)
+	s.now = func() time.Time { return later }
+	if _, _, err := s.Request(ctx, "s3://private/a/b.tif"); err != nil {
+		t.Fatal(err)
+	}
+	if kept, ok := s.signed.Get("s3://private/a/b.tif"); !ok || !kept.until.Equal(later.Add(presignReuse)) {
+		t.Errorf("request past its reuse time not made again: %+v", kept)
+	}
+	s.now = time.Now
+	// The key is revoked: the refused request is not kept.
+	f.AddKey(s3TestKeyID, "rotated-secret-rotated-secret")
+	if _, err := s.ReadAt(ctx, "s3://private/a/b.tif", p, 0, ""); !errors.Is(err, ErrDenied) {
+		t.Fatalf("ReadAt with a revoked key: %v, want ErrDenied", err)
+	}
+	if _, ok := s.signed.Get("s3://private/a/b.tif"); ok {
+		t.Error("a refused presigned request is kept")
 	}
 }

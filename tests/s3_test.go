@@ -232,6 +232,15 @@ func TestS3RequesterPays(t *testing.T) {
 	if pinned == 0 {
 		t.Error("no GET carried If-Match")
 	}
+	// stacfs token --href prints a presigned URL a user can paste elsewhere; the fake
+	// checks its signature and that it says the requester pays.
+	signed := strings.TrimSpace(run(t, stacfsBin, "token", "--config", m.Config, "--catalog", "fake", "--href", "s3://usgs-landsat/"+landsatKey))
+	if !strings.HasPrefix(signed, w.s3.URL+"/usgs-landsat/") || !strings.Contains(signed, "X-Amz-Signature=") {
+		t.Fatalf("stacfs token --href: %q is not a presigned URL of the store", signed)
+	}
+	if got := get(t, signed, ""); !bytes.Equal(got, w.cog) {
+		t.Error("the presigned URL gives other bytes")
+	}
 	w.noS3Secrets(t, m, f)
 }
 

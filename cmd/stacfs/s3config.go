@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strings"
@@ -110,4 +112,19 @@ func (cat *CatalogConfig) hrefPrefer() []string {
 // the provider's signer), the AWS SDK for s3://, anonymous https for gs://.
 func (cat *CatalogConfig) objects(client *remote.Client, rd remote.ObjectReader) *remote.Objects {
 	return remote.NewObjects(client, rd, remote.NewS3(cat.s3Config(), client), cat.hrefPrefer())
+}
+
+// printS3 prints the https URL stacfs reads an s3:// href from (stacfs token --href):
+// presigned for a quarter of an hour with the catalog's AWS credentials, or plain when
+// they are read unsigned.
+func printS3(ctx context.Context, cc *CatalogConfig, client *remote.Client, href string, stdout io.Writer) error {
+	u, h, err := remote.NewS3(cc.s3Config(), client).Request(ctx, href)
+	if err != nil {
+		return fmt.Errorf("catalog %q: %w", cc.name, err)
+	}
+	if len(h) > 0 {
+		return fmt.Errorf("catalog %q: %s needs signed headers besides its URL: it cannot be pasted elsewhere", cc.name, remote.RedactURL(href))
+	}
+	fmt.Fprintln(stdout, u)
+	return nil
 }

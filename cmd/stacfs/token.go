@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/stacfs/stacfs/remote"
 )
@@ -60,6 +61,9 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // printSigned prints the URL stacfs reads href from (stacfs token --href): SAS-signed for
 // the Planetary Computer, the presigned URL an Earthdata download host redirects to.
 func printSigned(ctx context.Context, cc *CatalogConfig, client *remote.Client, href string, stdout, stderr io.Writer) error {
+	if strings.HasPrefix(href, "s3://") {
+		return printS3(ctx, cc, client, href, stdout)
+	}
 	rd := assetReader(cc, client, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if rd.Signer == nil {
 		return fmt.Errorf("catalog %q does not sign hrefs: read %s as it is", cc.name, remote.RedactURL(href))
