@@ -38,26 +38,18 @@ func (t *Tokens) fetchEDL(ctx context.Context) (*oauth2.Token, error) {
 	req.SetBasicAuth(t.cfg.Username, t.cfg.Password)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "stacfs")
-	resp, err := t.hc.Do(req)
+	status, body, err := t.post(req)
 	if err != nil {
-		return nil, t.wrap(err)
-	}
-	defer drainClose(resp.Body)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return nil, t.wrap(err)
+		return nil, err
 	}
 	var a edlAnswer
 	jerr := json.Unmarshal(body, &a)
-	if resp.StatusCode != http.StatusOK {
-		te := &TokenError{Status: resp.StatusCode, Code: t.scrub(a.Error), Description: t.scrub(a.ErrorDescription), URL: t.url}
-		if te.Description == "" && jerr != nil {
-			te.Description = t.scrub(oneLineBody(string(body)))
+	if status != http.StatusOK {
+		desc := a.ErrorDescription
+		if desc == "" && jerr != nil {
+			desc = oneLineBody(string(body))
 		}
-		if len(te.Description) > maxDescription {
-			te.Description = te.Description[:maxDescription] + "..."
-		}
-		return nil, te
+		return nil, t.refusal(status, a.Error, desc)
 	}
 	if jerr != nil {
 		return nil, fmt.Errorf("token %s: %w: %v", t.url, ErrBadResponse, jerr)
@@ -75,4 +67,28 @@ func (t *Tokens) fetchEDL(ctx context.Context) (*oauth2.Token, error) {
 		}
 	}
 	return tok, nil
+}
+
+// post sends a token request stacfs builds itself (EDL, the password grant with a TOTP)
+// and returns the status and the body (at most 1 MiB).
+func (t *Tokens) post(req *http.Request) (int, []byte, error) {
+	resp, err := t.hc.Do(req)
+	if err != nil {
+		return 0, nil, t.wrap(err)
+	}
+	defer drainClose(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, nil, t.wrap(err)
+	}
+	return resp.StatusCode, body, nil
+}
+
+// refusal is the *TokenError of a refused token request, its texts scrubbed and bounded.
+func (t *Tokens) refusal(status int, code, desc string) *TokenError {
+	te := &TokenError{Status: status, Code: t.scrub(code), Description: t.scrub(desc), URL: t.url}
+	if len(te.Description) > maxDescription {
+		te.Description = te.Description[:maxDescription] + "..."
+	}
+	return te
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,14 +47,9 @@ func (t *Tokens) passwordGrant(ctx context.Context) (*oauth2.Token, error) {
 		req.SetBasicAuth(url.QueryEscape(t.cfg.ClientID), url.QueryEscape(t.cfg.ClientSecret))
 	}
 	start := time.Now()
-	resp, err := t.hc.Do(req)
+	status, body, err := t.post(req)
 	if err != nil {
-		return nil, t.wrap(err)
-	}
-	defer drainClose(resp.Body)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, t.wrap(err)
+		return nil, err
 	}
 	var a struct {
 		AccessToken      string          `json:"access_token"`
@@ -68,12 +62,8 @@ func (t *Tokens) passwordGrant(ctx context.Context) (*oauth2.Token, error) {
 		Scope            json.RawMessage `json:"scope"`
 	}
 	jerr := json.Unmarshal(body, &a)
-	if resp.StatusCode < 200 || resp.StatusCode > 299 || a.Error != "" {
-		te := &TokenError{Status: resp.StatusCode, Code: t.scrub(a.Error), Description: t.scrub(a.ErrorDescription), URL: t.url}
-		if len(te.Description) > maxDescription {
-			te.Description = te.Description[:maxDescription] + "..."
-		}
-		return nil, te
+	if status < 200 || status > 299 || a.Error != "" {
+		return nil, t.refusal(status, a.Error, a.ErrorDescription)
 	}
 	if jerr != nil {
 		return nil, fmt.Errorf("token %s: %w: %v", t.url, ErrBadResponse, jerr)

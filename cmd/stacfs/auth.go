@@ -240,22 +240,9 @@ func (cat *CatalogConfig) resolveAuth(key, cfgPath string) error {
 		}
 	}
 	value := func(name, direct, env, file string) (string, error) {
-		switch {
-		case direct != "":
-			return direct, nil
-		case env != "":
-			v, ok := os.LookupEnv(env)
-			if !ok || v == "" {
-				return "", fmt.Errorf("key %q: environment variable %s is not set", k+"."+name+"_env", env)
-			}
-			return v, nil
-		case file != "":
-			b, err := os.ReadFile(expandHome(file))
-			if err != nil {
-				return "", fmt.Errorf("key %q: %w", k+"."+name+"_file", err)
-			}
-			r.secretFiles = append(r.secretFiles, expandHome(file))
-			return strings.TrimSpace(string(b)), nil
+		v, err := secretValue(k, name, direct, env, file, &r.secretFiles)
+		if v != "" || err != nil {
+			return v, err
 		}
 		return from[name], nil
 	}
