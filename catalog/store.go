@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
+	"slices"
 
 	"github.com/stacfs/stacfs/remote"
 	"github.com/stacfs/stacfs/zarrstore"
@@ -15,9 +15,9 @@ import (
 // them); each key reads as an asset of its own at href/key, through the
 // block cache, auth and scope like any asset.
 
-// keyMark separates a store asset's key from a store key in the asset keys
-// that store keys read as: no STAC asset key holds it.
-const keyMark = "\x00"
+// StoreKeyRole is the role of the assets that a Zarr store's keys read as
+// (StoreKey); their asset key is the store asset's key, "/" and the key.
+const StoreKeyRole = "zarr-key"
 
 // storeKeyHead is how much of a store key a stat reads: a whole chunk of
 // the usual sizes, so that stat and read cost one request together (the
@@ -29,7 +29,7 @@ const maxStoreMetadata = 64 << 20
 
 // headSizeOf is how much of an asset Stat reads.
 func (c *Catalog) headSizeOf(a *remote.Asset) int {
-	if strings.Contains(a.Key, keyMark) {
+	if slices.Contains(a.Roles, StoreKeyRole) {
 		return max(c.headSize(), storeKeyHead)
 	}
 	return c.headSize()
@@ -47,7 +47,7 @@ func (c *Catalog) StoreKey(it *Item, a *remote.Asset, key string) (*remote.Asset
 	if err != nil {
 		return nil, fmt.Errorf("zarr store %q: %w", a.Key, err)
 	}
-	return &remote.Asset{Key: a.Key + keyMark + key, Href: p.JoinPath(key).String(), Size: -1}, nil
+	return &remote.Asset{Key: a.Key + "/" + key, Href: p.JoinPath(key).String(), Roles: []string{StoreKeyRole}, Size: -1}, nil
 }
 
 // Store returns the listing of a Zarr asset's store, read from its root

@@ -322,6 +322,13 @@ func TestZarrStore(t *testing.T) {
 		t.Errorf("listing temp/ and stating one chunk made %d requests, want 1 (the stat)", n)
 	}
 
+	// A key's attributes name what it reads.
+	buf := make([]byte, 1024)
+	n, err := syscall.Getxattr(filepath.Join(store, "temp", "0.0.0"), "user.stac.href", buf)
+	if want := srv.Href(prefix) + "/temp/0.0.0"; err != nil || string(buf[:n]) != want {
+		t.Errorf("user.stac.href of temp/0.0.0 = %q, %v; want %q", buf[:max(n, 0)], err, want)
+	}
+
 	// xarray reads the same values from the mount as from the local copy
 	// (the missing chunk as the fill value).
 	const same = `
