@@ -55,9 +55,24 @@ func (c *Catalog) StoreKey(it *Item, a *remote.Asset, key string) (*remote.Asset
 func (c *Catalog) Store(ctx context.Context, it *Item, a *remote.Asset) (*zarrstore.Store, error) {
 	m := c.containerMemos()
 	return m.stores.get(ctx, assetID(it, a), func(ctx context.Context) (*zarrstore.Store, error) {
+		// Object stores that do not let anyone list a bucket answer 403,
+		// not 404, for a key they do not have: while looking for the
+		// root's metadata a refusal counts as absent, and is the error
+		// when nothing is found.
+		var denied error
 		s, err := zarrstore.Open(ctx, func(ctx context.Context, key string) ([]byte, bool, error) {
-			return c.readStoreKey(ctx, it, a, key)
+			b, found, err := c.readStoreKey(ctx, it, a, key)
+			if errors.Is(err, remote.ErrDenied) {
+				if denied == nil {
+					denied = err
+				}
+				return nil, false, nil
+			}
+			return b, found, err
 		})
+		if errors.Is(err, zarrstore.ErrNotStore) && denied != nil {
+			err = denied
+		}
 		if err != nil {
 			return nil, fmt.Errorf("zarr store %q of %s: %w", a.Key, it.ID, err)
 		}
