@@ -35,6 +35,7 @@ type bench struct {
 	rows      map[string]bool // groups of rows measured (-rows)
 	scenes    *scenes         // the many-scene rows' files, when measured
 	bigDay    *bigDay         // the listing rows' STAC API, when measured
+	fleet     *fleet          // the fleet rows' shared tier, when measured
 }
 
 func main() {
@@ -51,7 +52,7 @@ func mainErr() int {
 	doc := flag.String("doc", "auto", `write the table to this file; "auto": docs/performance.md for full runs, nothing with -quick; "" for none`)
 	dataDir := flag.String("data", "bench/.data", "where the generated COG is cached")
 	noRclone := flag.Bool("no-rclone", false, "skip the rclone mount rows")
-	rowsFlag := flag.String("rows", "all", `which rows: "all", or a comma list of "cog" (the single-COG rows), "loopback", "scenes" (time series, mosaic), "ls" (50 000-item day), "zip"`)
+	rowsFlag := flag.String("rows", "all", `which rows: "all", or a comma list of "cog" (the single-COG rows), "loopback", "scenes" (time series, mosaic), "ls" (50 000-item day), "zip", "fleet" (shared tier on redis-server)`)
 	only := flag.String("only", "", `run only these rows (as -rows): "zip"`)
 	serve := flag.Bool("serve", false, "start the servers, print their addresses and a stacfs config, and wait (for profiling and manual runs)")
 	flag.Parse()
@@ -83,7 +84,7 @@ func mainErr() int {
 	}
 	for _, r := range strings.Split(*rowsFlag, ",") {
 		if r == "all" {
-			r = "cog,zip,loopback,scenes,ls"
+			r = "cog,zip,loopback,scenes,ls,fleet"
 		}
 		for _, x := range strings.Split(r, ",") {
 			b.rows[strings.TrimSpace(x)] = true
@@ -160,6 +161,10 @@ func mainErr() int {
 			return 1
 		}
 	}
+	if b.rows["fleet"] {
+		b.startFleet(data)
+		defer b.fleet.close()
+	}
 	if b.rows["ls"] {
 		fmt.Printf("bench: serving a day of %d items of ~%d KB behind the shaped link\n", bigDayItems, bigDayItemBytes/1000)
 		if b.bigDay, err = b.startBigDay(ctx); err != nil {
@@ -229,6 +234,9 @@ func (b *bench) oneRun(ctx context.Context) error {
 		if err := b.sceneRows(ctx, b.scenes); err != nil {
 			return err
 		}
+	}
+	if err := b.fleetRows(ctx); err != nil {
+		return err
 	}
 	if b.bigDay != nil {
 		return b.lsRows(ctx, b.bigDay)

@@ -68,7 +68,12 @@ func (b *bench) mountStacfsWalk(ctx context.Context, rel string) (*mounted, erro
 // mountStacfsAt mounts the catalog at stacURL with a fresh stacfs process and waits until
 // rel (a path in the mount) can be stat'ed.
 func (b *bench) mountStacfsAt(ctx context.Context, stacURL, rel string) (*mounted, error) {
-	config := fmt.Sprintf("[cache]\nmemory = %q\n\n[catalogs.%s]\nurl = %q\n", cacheMemory, catalogName, stacURL)
+	return b.mountStacfsWith(ctx, stacURL, rel, "")
+}
+
+// mountStacfsWith is mountStacfsAt with more config text (tables) appended.
+func (b *bench) mountStacfsWith(ctx context.Context, stacURL, rel, extra string) (*mounted, error) {
+	config := fmt.Sprintf("[cache]\nmemory = %q\n\n[catalogs.%s]\nurl = %q\n", cacheMemory, catalogName, stacURL) + extra
 	tmp, dir, cfg, err := mountDirs("stacfs-bench-", "config.toml", config)
 	if err != nil {
 		return nil, err

@@ -48,10 +48,13 @@ var rowTitles = map[string]string{
 	rowLs:          "cold `ls` of a 50 000-item day (STAC API shaped)",
 	rowLsWarm:      "warm `ls` of that day (same mount)",
 	rowLsRSS:       "peak RSS of the mount process after the cold `ls`",
+	rowFleetCp:     "fleet: 8 mounts copy the same COG at once (shared tier)",
+	rowFleetWindow: "fleet: second node's cold window (shared tier)",
 }
 
 var rowOrder = []string{rowGdalinfo, rowWindow, rowThumb, rowWindowWarm, rowCp, rowCpWarm, rowRSS, rowCpLoopback,
-	rowSeries, rowSeriesWarm, rowSeries8, rowSeries8Warm, rowMosaic, rowLs, rowLsWarm, rowLsRSS}
+	rowSeries, rowSeriesWarm, rowSeries8, rowSeries8Warm, rowMosaic, rowLs, rowLsWarm, rowLsRSS,
+	rowFleetCp, rowFleetWindow}
 
 // isRSS reports whether a row shows the peak RSS of another row's samples.
 func isRSS(row string) bool { return row == rowRSS || row == rowLsRSS }
@@ -110,6 +113,9 @@ func (r results) median(row, client string) (med, bool) {
 }
 
 func clientLabel(row, client string) string {
+	if l, ok := fleetLabel(row, client); ok {
+		return l
+	}
 	switch client {
 	case "baseline":
 		switch row {
@@ -136,6 +142,9 @@ func (b *bench) target(row string) (string, *bool) {
 	s, ok := b.res.median(srcRow(row), "stacfs")
 	base, bok := b.res.median(srcRow(row), "baseline")
 	yes := func(v bool) *bool { return &v }
+	if t, met, _ := b.fleetTarget(row); t != "" {
+		return t, met
+	}
 	switch row {
 	case rowZip:
 		t := "wall ≤ 1.0×, bytes ≤ 1.5×"
@@ -226,6 +235,9 @@ func (b *bench) misses(row string) []string {
 	base, bok := b.res.median(srcRow(row), "baseline")
 	if !ok {
 		return nil
+	}
+	if _, _, fm := b.fleetTarget(row); len(fm) > 0 {
+		return fm
 	}
 	var m []string
 	switch row {
