@@ -83,7 +83,8 @@ type Shared struct {
 	br        *breaker
 
 	hits, misses, errs, readBytes, storedBytes, leaseWaits atomic.Int64
-	queued                                                 atomic.Int64 // bytes of the queued stores
+	queued                                                 atomic.Int64  // bytes of the queued stores
+	lookups                                                chan struct{} // bounds the unit lookups in flight
 }
 
 // SharedStats are counters of a Shared tier since NewShared: units of
@@ -137,7 +138,8 @@ func NewShared(o SharedOptions) (*Shared, error) {
 		rdb: rdb, prefix: o.KeyPrefix, ttl: o.TTL, unit: o.Unit, call: o.CallTimeout,
 		leaseWait: o.LeaseWait, leaseTTL: o.LeaseWait + 5*time.Second,
 		token: hex.EncodeToString(tok), stores: make(chan storeJob, maxQueuedStores), quit: make(chan struct{}),
-		log: o.Logger.With("tier", "shared", "server", RedactRedisURL(o.URL)),
+		lookups: make(chan struct{}, maxLookups),
+		log:     o.Logger.With("tier", "shared", "server", RedactRedisURL(o.URL)),
 	}
 	s.br = newBreaker(s.log)
 	for range storeWriters {
@@ -261,7 +263,7 @@ func (s *Shared) Stats() SharedStats {
 // timeout plus 10ns a byte (100 MB/s), detached from nothing: the caller's
 // cancellation still ends it.
 func (s *Shared) ctx(parent context.Context, n int64) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(parent, s.call+time.Duration(n)*10)
+	return context.WithTimeout(parent, s.call+time.Duration(n)*perByte)
 }
 
 // fail counts a failed call and tells the breaker. A cancelled caller is
@@ -320,8 +322,8 @@ type storeJob struct {
 }
 
 // store queues values (key → value) to be written with the TTL, then the
-// leases of leased released. When the queue is full the values are not
-// written and the leases are released at once (waiters fetch themselves).
+// leases of leased released. When the queue is full the caller writes them
+// itself, within the call timeout: other nodes may be waiting for them.
 func (s *Shared) store(kv map[string][]byte, ttl time.Duration, leased []string) {
 	var n int64
 	for _, v := range kv {
@@ -335,8 +337,7 @@ func (s *Shared) store(kv map[string][]byte, ttl time.Duration, leased []string)
 		}
 	}
 	s.queued.Add(-n)
-	s.log.Debug("shared cache: store queue full, value not shared")
-	s.unlease(leased)
+	s.write(storeJob{kv, 0, ttl, leased}, s.call+time.Duration(n)*perByte)
 }
 
 // writer writes queued stores until Close.
@@ -346,16 +347,19 @@ func (s *Shared) writer() {
 		case <-s.quit:
 			return
 		case j := <-s.stores:
-			s.write(j)
+			s.write(j, max(time.Second, s.call)+time.Duration(j.n)*10)
 		}
 	}
 }
 
-// write does one store.
-func (s *Shared) write(j storeJob) {
+// write does one store within timeout.
+func (s *Shared) write(j storeJob, timeout time.Duration) {
 	defer s.queued.Add(-j.n)
-	n := j.n
-	ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, s.call)+time.Duration(n)*10)
+	var n int64
+	for _, v := range j.kv {
+		n += int64(len(v))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
 	for k, v := range j.kv {
@@ -370,3 +374,12 @@ func (s *Shared) write(j storeJob) {
 	}
 	s.unlease(j.leased)
 }
+
+// perByte is the time a call is given per byte it moves, on top of the
+// call timeout: 100ns (10 MB/s). A fleet reading one file at once shares
+// the server's bandwidth: each lookup of a read-ahead chunk (4 MiB) waits
+// for the others' answers, and must not be cut short for that.
+const perByte = 100
+
+// maxLookups is how many unit lookups one node has in flight.
+const maxLookups = 4

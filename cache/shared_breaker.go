@@ -1,17 +1,24 @@
 package cache
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 )
 
 // Breaker settings of the shared tier: it opens after breakerFails
-// failures in a row, stays open breakerMin, then lets one call through;
-// each failed probe doubles the wait, up to breakerMax. (sony/gobreaker
-// keeps one fixed open interval; the tier wants a growing one.)
+// failures in a row (when they are timeouts, only once they went on for
+// breakerSpan: a fleet reading the same file at once makes a healthy
+// server slow for a moment), stays open breakerMin, then lets one call
+// through; each failed probe doubles the wait, up to breakerMax.
+// (sony/gobreaker keeps one fixed open interval; the tier wants a growing
+// one.)
 const (
 	breakerFails = 3
+	breakerSpan  = time.Second
 	breakerMin   = time.Second
 	breakerMax   = time.Minute
 )
@@ -24,6 +31,7 @@ type breaker struct {
 	mu      sync.Mutex
 	down    bool      // open (or half open while probing)
 	fails   int       // failures in a row while up
+	first   time.Time // when the first of them happened
 	until   time.Time // down: no call before then
 	wait    time.Duration
 	probing bool      // down: one call is trying the server
@@ -72,8 +80,12 @@ func (b *breaker) failure(err error) {
 		}
 		return
 	}
+	now := time.Now()
+	if b.fails == 0 {
+		b.first = now
+	}
 	b.fails++
-	if b.fails >= breakerFails {
+	if b.fails >= breakerFails && (!isTimeout(err) || now.Sub(b.first) >= breakerSpan) {
 		b.trip(err)
 	}
 }
@@ -100,4 +112,11 @@ func (b *breaker) isDown() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.down
+}
+
+// isTimeout reports whether err is a call that ran out of time (not a
+// refused connection or an error answer).
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

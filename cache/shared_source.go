@@ -150,6 +150,14 @@ func (ss *sharedSource) keys(u0 int64, idx []int) []string {
 func (ss *sharedSource) lookup(ctx context.Context, u0 int64, idx []int, data [][]byte, count bool) (mine, theirs []int, err error) {
 	s := ss.s
 	keys := ss.keys(u0, idx)
+	// A node keeps few lookups in flight: the server answers them one
+	// after the other, and a deadline must time the call, not a queue.
+	select {
+	case s.lookups <- struct{}{}:
+		defer func() { <-s.lookups }()
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
 	cctx, cancel := s.ctx(ctx, int64(len(idx))*s.unit)
 	defer cancel()
 	pipe := s.rdb.Pipeline()
@@ -201,7 +209,10 @@ func (ss *sharedSource) lookup(ctx context.Context, u0 int64, idx []int, data []
 // await waits for the units theirs, which other nodes are fetching, to
 // appear in Redis, for at most LeaseWait. It returns the units to fetch
 // here after all: those whose lease it could take (their fetcher gave up
-// or died), and all left at the deadline or on an error.
+// or died), and all left at the deadline or once the breaker is down (a
+// failed poll of a server still up is tried again: a fleet reading one
+// file at once makes it slow, and fetching here would cost the provider
+// the bytes another node is fetching).
 func (ss *sharedSource) await(ctx context.Context, u0 int64, theirs []int, data [][]byte) (left []int) {
 	if len(theirs) == 0 {
 		return nil
@@ -223,7 +234,10 @@ func (ss *sharedSource) await(ctx context.Context, u0 int64, theirs []int, data 
 		pause = min(2*pause, 50*time.Millisecond)
 		mine, still, err := ss.lookup(ctx, u0, theirs, data, false)
 		if err != nil {
-			return append(left, theirs...)
+			if ctx.Err() != nil || !s.br.allow() {
+				return append(left, theirs...)
+			}
+			continue
 		}
 		left = append(left, mine...)
 		theirs = still

@@ -441,3 +441,20 @@ func TestSharedValueFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestBreakerTimeouts: timeouts take the breaker down only once they went
+// on for breakerSpan (a busy server), other errors at once.
+func TestBreakerTimeouts(t *testing.T) {
+	b := newBreaker(slog.New(slog.DiscardHandler))
+	for range 2 * breakerFails {
+		b.failure(context.DeadlineExceeded)
+	}
+	if b.isDown() {
+		t.Fatal("down after a burst of timeouts")
+	}
+	b.first = time.Now().Add(-breakerSpan)
+	b.failure(context.DeadlineExceeded)
+	if !b.isDown() {
+		t.Fatal("up after timeouts for breakerSpan")
+	}
+}
