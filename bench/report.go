@@ -572,7 +572,7 @@ const docTemplate = "# Performance\n\n" +
 	"make bench                          # as root: installs deps, builds bin/stacfs, runs go run ./bench\n" +
 	"make bench BENCH_ARGS=-quick        # smoke test: 1 run, 4096×4096 COG, table printed only\n" +
 	"go run ./bench -runs 5 -no-rclone   # flags: -runs, -quick, -doc FILE, -stacfs BIN, -data DIR\n" +
-	"go run ./bench -rows scenes,ls      # only some rows: cog, loopback, scenes, ls (default all)\n" +
+	"go run ./bench -rows scenes,ls      # only some rows: cog, loopback, scenes, ls, zip, fleet (default all)\n" +
 	"go run ./bench -serve               # the servers only, and a config to mount by hand\n" +
 	"```\n\n" +
 	"It needs root (FUSE mounts), `/dev/fuse`, GDAL with python3-gdal and numpy (to generate\n" +
