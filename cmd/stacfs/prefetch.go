@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -122,6 +123,9 @@ func collectPrefetch(paths []string, fail func(string, error)) []prefetchFile {
 				}
 				return nil
 			}
+			if d.IsDir() && path != walkRoot && zipView(path) {
+				return fs.SkipDir // its bytes are the zip file's, read beside it
+			}
 			if !d.Type().IsRegular() {
 				return nil // folders, symlinks (never followed), devices
 			}
@@ -215,4 +219,24 @@ func (p *prefetchProgress) line() string {
 	}
 	return fmt.Sprintf("%.1f/%.1f MiB  %.1f MiB/s  ETA %s  files %d/%d",
 		float64(b)/(1<<20), float64(p.totalBytes)/(1<<20), rate/(1<<20), eta, p.done.Load(), p.files)
+}
+
+// zipView reports whether the folder at path is the folder view of a zip
+// file beside it (NAME for NAME.zip, NAME.zip.d, NAME.d: see
+// docs/semantics.md): prefetch reads the zip file, not its members again.
+func zipView(path string) bool {
+	var zip string
+	switch {
+	case strings.HasSuffix(path, ".zip.d"):
+		zip = strings.TrimSuffix(path, ".d")
+	case strings.HasSuffix(path, ".d"):
+		zip = strings.TrimSuffix(path, ".d")
+	default:
+		if _, err := os.Lstat(path + ".zip.d"); err == nil {
+			return false // NAME was taken by a real folder: the view is NAME.zip.d
+		}
+		zip = path + ".zip"
+	}
+	fi, err := os.Lstat(zip)
+	return err == nil && fi.Mode().IsRegular()
 }
