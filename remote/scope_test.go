@@ -129,3 +129,37 @@ func TestUnsignedURL(t *testing.T) {
 		}
 	}
 }
+
+func TestScopeWildcardHosts(t *testing.T) {
+	s, err := NewScope("https://cmr.earthdata.nasa.gov/stac/LPCLOUD", []string{"*.earthdatacloud.nasa.gov", "https://*.example.org:8443"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{"https://data.lpdaac.earthdatacloud.nasa.gov/lp-prod-protected/x.tif", true},
+		{"https://a.b.earthdatacloud.nasa.gov/x", true},
+		{"https://DATA.ORNLDAAC.EARTHDATACLOUD.NASA.GOV/x", true},
+		{"https://earthdatacloud.nasa.gov/x", false},      // the domain itself is not under *.
+		{"https://evil-earthdatacloud.nasa.gov/x", false}, // a suffix of the label is not a subdomain
+		{"https://data.earthdatacloud.nasa.gov.evil.example/x", false},
+		{"http://data.lpdaac.earthdatacloud.nasa.gov/x", false}, // never over http
+		{"https://data.lpdaac.earthdatacloud.nasa.gov:8443/x", false},
+		{"https://data.lpdaac.earthdatacloud.nasa.gov/x?X-Amz-Signature=abc&X-Amz-Credential=k", false},
+		{"https://h.example.org:8443/x", true},
+		{"https://h.example.org/x", false},
+		{"https://cmr.earthdata.nasa.gov/stac/LPCLOUD/search", true},
+	} {
+		u, _ := url.Parse(tc.url)
+		if got := s.Allows(u); got != tc.want {
+			t.Errorf("Allows(%s) = %v, want %v", tc.url, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"*.com", "*.127.0.0.1", "*."} {
+		if _, err := NewScope("https://cmr.earthdata.nasa.gov/", []string{bad}); err == nil {
+			t.Errorf("NewScope accepted the wildcard %q", bad)
+		}
+	}
+}
