@@ -48,9 +48,9 @@
 //
 // # Token-secured providers
 //
-// TokenServer (auth.go) is a Keycloak-like OpenID Connect token endpoint, or a bare OAuth2
-// client-credentials one (Plain), on its own origin. Server.RequireBearer and
-// Server.RequireBearerCollection make paths or collections need one of its access tokens,
+// TokenServer (tokenserver.go) is a Keycloak-like OpenID Connect token endpoint, or a bare
+// OAuth2 client-credentials one (Plain), on its own origin. Server.RequireBearer and
+// Server.RequireBearerCollection (bearer.go) make paths or collections need one of its access tokens,
 // answering 401 or redirecting to its login page; Server.AddGuard is the general hook and
 // Server.SetMaxConcurrent answers 429 beyond a number of requests in flight. PresignStore
 // (presign.go) is an S3-like store serving objects only at query-signed URLs. Asset.HrefFunc
@@ -165,7 +165,7 @@ type Server struct {
 	log    []*Request
 	fault  func(*http.Request) *Fault
 	guards []guard
-	// protected collections: id -> the bearer check of their STAC API paths (auth.go)
+	// protected collections: id -> the bearer check of their STAC API paths (bearer.go)
 	protected             map[string]*bearerGuard
 	maxInflight, inflight int // SetMaxConcurrent
 }
