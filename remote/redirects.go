@@ -20,6 +20,9 @@ import (
 // lifetime) before it expires; a URL whose lifetime nothing tells is used
 // redirectDefaultLife; an href the host serves itself is asked again after that too.
 var (
+	// maxRedirectEntries is the number of cached redirects above which the expired ones
+	// are dropped.
+	maxRedirectEntries  = 4096
 	redirectMargin      = 30 * time.Second
 	redirectDefaultLife = 5 * time.Minute
 )
@@ -141,6 +144,14 @@ func (d *Redirects) resolve(ctx context.Context, href string) (string, error) {
 	d.mu.Lock()
 	if d.entries == nil {
 		d.entries = map[string]redirect{}
+	}
+	if len(d.entries) >= maxRedirectEntries {
+		now := d.clock()
+		for h, e := range d.entries {
+			if !now.Before(e.useUntil) {
+				delete(d.entries, h)
+			}
+		}
 	}
 	d.entries[href] = target
 	d.mu.Unlock()
