@@ -80,6 +80,7 @@ func (ss *sharedSource) read(ctx context.Context, p []byte, off int64, progress 
 	}
 	mine, theirs, err := ss.lookup(ctx, u0, idx, data, true)
 	if err != nil {
+		s.log.Debug("shared cache: lookup failed, reading from the provider", "off", off, "len", len(p), "err", err)
 		return ss.origin(ctx, p, off, progress, put)
 	}
 	if len(mine) == len(data) {
