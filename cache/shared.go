@@ -179,13 +179,16 @@ func newRedisClient(u, password string, call time.Duration) (redis.UniversalClie
 		}
 		return fmt.Errorf("cache: shared tier: url %q: %s", RedactRedisURL(u), msg)
 	}
-	// Calls carry their own, shorter deadline; a failed dial is not
-	// retried (the breaker decides when to try again).
-	timeouts := func(dial, rw *time.Duration, ctxOn *bool, retries *int) {
+	// tune sets what every kind of client shares: the password, timeouts
+	// (calls carry their own, shorter deadline) and no retries (a failed
+	// dial or call is not tried again: the breaker decides when).
+	tune := func(pw *string, dial, read, write *time.Duration, ctxOn *bool, dialRetries, retries *int) {
+		if password != "" {
+			*pw = password
+		}
 		*dial = max(time.Second, 10*call)
-		*rw = max(time.Second, 10*call)
-		*ctxOn = true
-		*retries = 1
+		*read, *write = *dial, *dial
+		*ctxOn, *dialRetries, *retries = true, 1, -1
 	}
 	noMaint := &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	switch {
@@ -195,33 +198,23 @@ func newRedisClient(u, password string, call time.Duration) (redis.UniversalClie
 		if err != nil {
 			return nil, bad(err)
 		}
-		if password != "" {
-			opt.Password = password
-		}
-		timeouts(&opt.DialTimeout, &opt.ReadTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries)
-		opt.WriteTimeout, opt.MaxRetries, opt.MaintNotificationsConfig = opt.ReadTimeout, -1, noMaint
+		tune(&opt.Password, &opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries, &opt.MaxRetries)
+		opt.MaintNotificationsConfig = noMaint
 		return redis.NewClusterClient(opt), nil
 	case (pu.Scheme == "redis" || pu.Scheme == "rediss") && pu.Query().Has("master_name"):
 		opt, err := redis.ParseFailoverURL(u)
 		if err != nil {
 			return nil, bad(err)
 		}
-		if password != "" {
-			opt.Password = password
-		}
-		timeouts(&opt.DialTimeout, &opt.ReadTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries)
-		opt.WriteTimeout, opt.MaxRetries = opt.ReadTimeout, -1
+		tune(&opt.Password, &opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries, &opt.MaxRetries)
 		return redis.NewFailoverClient(opt), nil
 	case pu.Scheme == "redis" || pu.Scheme == "rediss":
 		opt, err := redis.ParseURL(u)
 		if err != nil {
 			return nil, bad(err)
 		}
-		if password != "" {
-			opt.Password = password
-		}
-		timeouts(&opt.DialTimeout, &opt.ReadTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries)
-		opt.WriteTimeout, opt.MaxRetries, opt.MaintNotificationsConfig = opt.ReadTimeout, -1, noMaint
+		tune(&opt.Password, &opt.DialTimeout, &opt.ReadTimeout, &opt.WriteTimeout, &opt.ContextTimeoutEnabled, &opt.DialerRetries, &opt.MaxRetries)
+		opt.MaintNotificationsConfig = noMaint
 		return redis.NewClient(opt), nil
 	}
 	return nil, fmt.Errorf("cache: shared tier: url %q: scheme %q: want redis, rediss, redis+cluster or rediss+cluster", RedactRedisURL(u), pu.Scheme)

@@ -168,7 +168,11 @@ func (t *sharedTransport) lookup(ctx context.Context, req *http.Request, key, id
 		s.fail(err)
 		return nil, false, err
 	}
-	s.br.success()
+	if err := lease.Err(); err != nil {
+		s.fail(err) // a full server (OOM): no other node holds it either
+	} else {
+		s.br.success()
+	}
 	if v, err := get.Bytes(); err == nil {
 		s.readBytes.Add(int64(len(v)))
 		resp, derr := decodeAnswer(v, id, req)
@@ -187,7 +191,7 @@ func (t *sharedTransport) lookup(ctx context.Context, req *http.Request, key, id
 	if count {
 		s.misses.Add(1)
 	}
-	return nil, lease.Val(), nil
+	return nil, lease.Val() || lease.Err() != nil, nil
 }
 
 // fetch sends req on (this node holds the lease of key) and stores a

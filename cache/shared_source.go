@@ -172,7 +172,19 @@ func (ss *sharedSource) lookup(ctx context.Context, u0 int64, idx []int, data []
 		s.fail(err)
 		return nil, nil, err
 	}
-	s.br.success()
+	// A lease refused with an error (a full server: OOM) is no other
+	// node's: the unit is fetched here.
+	var leaseErr error
+	for _, l := range leases {
+		if err := l.Err(); err != nil && leaseErr == nil {
+			leaseErr = err
+		}
+	}
+	if leaseErr != nil {
+		s.fail(leaseErr)
+	} else {
+		s.br.success()
+	}
 	var extra []string // leases taken for units that were there after all
 	for j, i := range idx {
 		u := u0 + int64(i)
@@ -197,7 +209,7 @@ func (ss *sharedSource) lookup(ctx context.Context, u0 int64, idx []int, data []
 		if count {
 			s.misses.Add(1)
 		}
-		if leases[j].Val() {
+		if leases[j].Val() || leases[j].Err() != nil {
 			mine = append(mine, i)
 		} else {
 			theirs = append(theirs, i)

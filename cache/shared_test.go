@@ -458,3 +458,59 @@ func TestBreakerTimeouts(t *testing.T) {
 		t.Fatal("up after timeouts for breakerSpan")
 	}
 }
+
+// TestSharedRedisSlowOrFull: a paused server (every call waits) and a full
+// one (writes refused) cost a reader the call timeout at most, and give
+// the right bytes.
+func TestSharedRedisSlowOrFull(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, rdb *redis.Client)
+	}{
+		{"paused", func(t *testing.T, rdb *redis.Client) {
+			if err := rdb.Do(t.Context(), "CLIENT", "PAUSE", 3000, "ALL").Err(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"full", func(t *testing.T, rdb *redis.Client) {
+			for _, kv := range [][2]string{{"maxmemory", "1"}, {"maxmemory-policy", "noeviction"}} {
+				if err := rdb.ConfigSet(t.Context(), kv[0], kv[1]).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := redistest.StartT(t)
+			rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+			defer rdb.Close()
+			s, err := NewShared(SharedOptions{URL: srv.URL(), CallTimeout: 50 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			tt.setup(t, rdb)
+			const size = 1 << 20
+			for i := range 3 {
+				c := newCache(t, Options{BlockSize: 16 << 10, Shared: s})
+				src := &rampSource{seed: 3, size: size}
+				start := time.Now()
+				p := make([]byte, size)
+				if n, err := c.ReadAt(t.Context(), Object{Key: "k\x00e", Size: size, Src: src, Shared: true}, p, 0); err != nil || n != size {
+					t.Fatalf("read %d: %d, %v", i, n, err)
+				}
+				if !bytes.Equal(p, ramp(3, 0, size)) {
+					t.Fatalf("read %d: wrong bytes", i)
+				}
+				// The call timeout, its per-byte share and slack for -race.
+				if d := time.Since(start); d > 2*time.Second {
+					t.Errorf("read %d took %v", i, d)
+				}
+			}
+			if st := s.Stats(); st.Errors == 0 {
+				t.Errorf("stats = %+v, want errors", st)
+			}
+		})
+	}
+}
