@@ -41,6 +41,9 @@ func TestMetricsExposition(t *testing.T) {
 		`stacfs_read_bytes_total 4096`,
 		`stacfs_cache_hits_total{tier="memory"} 0`,
 		`stacfs_cache_hits_total{tier="disk"} 0`,
+		`stacfs_cache_hits_total{tier="shared"} 0`,
+		`stacfs_cache_errors_total{tier="shared"} 0`,
+		`stacfs_cache_lease_waits_total{tier="shared"} 0`,
 		`stacfs_cache_inflight_blocks 0`,
 	} {
 		if !strings.Contains(text, want) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,4 +132,62 @@ func TestSharedTierFleet(t *testing.T) {
 			t.Errorf("read with Redis down took %v", d)
 		}
 	})
+}
+
+// TestSharedTierProtected mounts a token-protected catalog (the ESA MAAP
+// fake) with a shared tier: nothing of it is stored by default, and with
+// share_protected = true its bytes are, but no credential is.
+func TestSharedTierProtected(t *testing.T) {
+	requireFUSE(t)
+	for _, share := range []bool{false, true} {
+		t.Run(fmt.Sprintf("share_protected=%v", share), func(t *testing.T) {
+			rs := redistest.StartT(t)
+			e := fakestac.NewESAMAAP(fakestac.ESAOptions{})
+			defer e.Close()
+			creds := writeSecret(t, "credentials.txt", fmt.Sprintf("CLIENT_ID=%s\nCLIENT_SECRET=%s\nOFFLINE_TOKEN=%s\n", e.ClientID, e.ClientSecret, e.OfflineToken))
+			cfg := esaConfig(e, creds) + fmt.Sprintf("\n[cache.shared]\nurl = %q\ntimeout = \"2s\"\nshare_protected = %v\n", rs.URL(), share)
+			m := startMount(t, cfg, "--catalog", "fake")
+			day := filepath.Join(m.Dir, fakestac.ESALevel1b, "2025/07/03")
+			items := ls(t, day)
+			if len(items) == 0 {
+				t.Fatalf("ls %s: empty", day)
+			}
+			tiffs, _ := filepath.Glob(filepath.Join(day, strings.TrimSuffix(items[0], "/"), "measurement", "*.tiff"))
+			if len(tiffs) != 1 {
+				t.Fatalf("no tiff in %s", items[0])
+			}
+			if _, err := os.ReadFile(tiffs[0]); err != nil {
+				t.Fatal(err)
+			}
+			token := stacfsToken(t, m)
+			rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+			defer rdb.Close()
+			var keys []string
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				keys, _ = rdb.Keys(context.Background(), "stacfs:*").Result()
+				if !share || len(keys) > 0 || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if !share {
+				if len(keys) != 0 {
+					t.Fatalf("%d keys stored for a protected catalog without share_protected: %v", len(keys), keys)
+				}
+				return
+			}
+			if len(keys) == 0 {
+				t.Fatal("nothing stored with share_protected = true")
+			}
+			for _, k := range keys {
+				v, _ := rdb.Get(context.Background(), k).Bytes()
+				for _, secret := range []string{token, e.ClientSecret, e.OfflineToken} {
+					if secret != "" && bytes.Contains(v, []byte(secret)) {
+						t.Errorf("key %s holds a credential", k)
+					}
+				}
+			}
+		})
+	}
 }
