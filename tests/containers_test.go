@@ -418,3 +418,60 @@ func TestZipReplaced(t *testing.T) {
 		}
 	}
 }
+
+// TestZarrV3Store: a Zarr v3 store (application/vnd.zarr; version=3) with
+// consolidated metadata lists its default c/i/j chunk keys, and a chunk
+// reads the server's bytes.
+func TestZarrV3Store(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	files := map[string]string{
+		"zarr.json": `{"zarr_format": 3, "node_type": "group", "attributes": {}, "consolidated_metadata": {"kind": "inline", "must_understand": false, "metadata": {
+			"reflectance": {"zarr_format": 3, "node_type": "group", "attributes": {}},
+			"reflectance/b04": {"zarr_format": 3, "node_type": "array", "shape": [4, 6], "data_type": "uint16",
+				"chunk_grid": {"name": "regular", "configuration": {"chunk_shape": [2, 3]}},
+				"chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
+				"fill_value": 0, "codecs": [{"name": "bytes", "configuration": {"endian": "little"}}]}}}}`,
+		"reflectance/zarr.json":     `{"zarr_format": 3, "node_type": "group", "attributes": {}}`,
+		"reflectance/b04/zarr.json": `{"zarr_format": 3, "node_type": "array"}`,
+		"reflectance/b04/c/0/0":     "chunk 0 0",
+		"reflectance/b04/c/1/1":     "chunk 1 1",
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mod := time.Date(2025, 5, 15, 10, 15, 59, 0, time.UTC)
+	srv := fakestac.New(fakestac.Options{})
+	t.Cleanup(srv.Close)
+	const prefix = "/eopf/S2B_v3"
+	if _, err := srv.AddStore(prefix, dir); err != nil {
+		t.Fatal(err)
+	}
+	srv.AddCollection(fakestac.Collection{ID: "EOPF3", Start: mod})
+	srv.AddItem(fakestac.Item{ID: "S2B_v3", Collection: "EOPF3", Datetime: &mod,
+		Assets: map[string]fakestac.Asset{
+			"product": {Href: srv.Href(prefix) + "/", Type: "application/vnd.zarr; version=3; profile=multiscales"},
+		}})
+	m := startMount(t, configFor(srv, ""))
+	store := filepath.Join(m.Dir, "EOPF3/2025/05/15/S2B_v3/S2B_v3")
+	lsR := lsRecursive(t, store)
+	want := []string{"reflectance/", "reflectance/b04/", "reflectance/b04/c/",
+		"reflectance/b04/c/0/", "reflectance/b04/c/0/0", "reflectance/b04/c/0/1",
+		"reflectance/b04/c/1/", "reflectance/b04/c/1/0", "reflectance/b04/c/1/1",
+		"reflectance/b04/zarr.json", "reflectance/zarr.json", "zarr.json"}
+	if !reflect.DeepEqual(lsR, want) {
+		t.Errorf("ls -R of the v3 store:\n%s\nwant:\n%s", strings.Join(lsR, "\n"), strings.Join(want, "\n"))
+	}
+	if b, err := os.ReadFile(filepath.Join(store, "reflectance/b04/c/1/1")); err != nil || string(b) != "chunk 1 1" {
+		t.Errorf("chunk c/1/1: %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(store, "reflectance/b04/c/0/1")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("chunk the server lacks: %v, want ENOENT", err)
+	}
+}
