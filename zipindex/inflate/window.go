@@ -1,6 +1,6 @@
 // Copyright 2009 The Go Authors. All rights reserved.
 // Use of this source code is governed by a BSD-style
-// license that can be found in the LICENSE file.
+// license that can be found in the LICENSE file beside it (Go's).
 //
 // Forked from Go 1.26 compress/flate (see doc.go).
 
