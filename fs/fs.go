@@ -304,8 +304,17 @@ type costly interface {
 // that listing a folder makes no request: an entry whose attributes would
 // take one is listed by name only, and the kernel looks it up when (and
 // if) it is stated. GDAL lists the folder of every file it opens.
-func (d *dir) OpendirHandle(context.Context, uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
-	return &dirHandle{d: d}, 0, 0
+//
+// The kernel keeps the listing in its page cache (FOPEN_CACHE_DIR) while
+// the catalog's listing stays the same version: `ls` again within the TTL
+// is answered by the kernel alone. When the version changed, the folder
+// opens without FOPEN_KEEP_CACHE, which drops the kernel's copy.
+func (d *dir) OpendirHandle(ctx context.Context, _ uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+	var flags uint32
+	if l, err := d.l.list(ctx); err == nil && d.cache.current(l) {
+		flags = fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE
+	}
+	return &dirHandle{d: d}, flags, 0
 }
 
 // dirHandle is an open folder: its listing, read at the first

@@ -81,6 +81,15 @@ func (e *dirEntries) get(path string, l listing) []fuse.DirEntry {
 	return entries
 }
 
+// current reports whether whatever the kernel may hold of this folder's
+// listing is of l's version: the entries were built from it, or never
+// built (the kernel never had them).
+func (e *dirEntries) current(l listing) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return !e.have || (e.ver == l.ver && len(e.entries) == l.n)
+}
+
 // readdir answers READDIR from the cached entries.
 func (d *dir) readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 	l, err := d.l.list(ctx)

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -27,7 +28,10 @@ type stubTree struct {
 	fs   *FS
 	src  *stubSource
 	rd   *stubReader
+	dir  string // the mount point
 	item string // the item folder
+
+	readdirs atomic.Int64 // READDIR operations served
 }
 
 var (
@@ -55,7 +59,13 @@ func mountStub(t *testing.T, ttl time.Duration) *stubTree {
 		t.Fatal(err)
 	}
 	cat := catalog.New(src, rd, catalog.Options{Name: "stub", TTL: ttl, Cache: bc})
-	f := New(Options{Catalogs: []*catalog.Catalog{cat}, Single: true, Cache: bc})
+	tr := &stubTree{src: src, rd: rd}
+	f := New(Options{Catalogs: []*catalog.Catalog{cat}, Single: true, Cache: bc,
+		Observe: func(op string, _ time.Duration, _ syscall.Errno) {
+			if op == "readdir" {
+				tr.readdirs.Add(1)
+			}
+		}})
 	dir := t.TempDir()
 	srv, err := f.Mount(dir)
 	if err != nil {
@@ -66,7 +76,8 @@ func mountStub(t *testing.T, ttl time.Duration) *stubTree {
 			t.Errorf("unmount: %v", err)
 		}
 	})
-	return &stubTree{fs: f, src: src, rd: rd, item: filepath.Join(dir, "C/2024/02/29/item-a")}
+	tr.fs, tr.dir, tr.item = f, dir, filepath.Join(dir, "C/2024/02/29/item-a")
+	return tr
 }
 
 // TestMountedReaddirplusCostlyAsset: listing an item folder (READDIRPLUS)
@@ -159,6 +170,41 @@ func TestMountedVersionChange(t *testing.T) {
 			t.Fatalf("a map after the change shows %.16q...; want v2", got)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestMountedListingKeptByKernel: listing a folder again within the TTL is
+// answered by the kernel's copy (no READDIR reaches stacfs); once the
+// catalog lists the folder again and it changed, the kernel's copy is
+// dropped and the new item shows.
+func TestMountedListingKeptByKernel(t *testing.T) {
+	ttl := 300 * time.Millisecond
+	tr := mountStub(t, ttl)
+	day := filepath.Join(tr.dir, "C/2024/02/29")
+	names := func() string {
+		entries, err := os.ReadDir(day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range entries {
+			out = append(out, e.Name())
+		}
+		return strings.Join(out, " ")
+	}
+	if got := names(); got != "item-a" {
+		t.Fatalf("day: %s", got)
+	}
+	n := tr.readdirs.Load()
+	if got := names(); got != "item-a" || tr.readdirs.Load() != n {
+		t.Errorf("listing again: %s, %d READDIR reached stacfs, want 0", got, tr.readdirs.Load()-n)
+	}
+	tr.src.mu.Lock()
+	tr.src.items = append(tr.src.items, stubItem("item-b", map[string]int64{"x.tif": 10}))
+	tr.src.mu.Unlock()
+	time.Sleep(ttl + 100*time.Millisecond)
+	if got := names(); got != "item-a item-b" {
+		t.Errorf("after the TTL: %s, want item-a item-b", got)
 	}
 }
 
