@@ -241,7 +241,7 @@ func (b *bench) misses(row string) []string {
 	}
 	var m []string
 	switch row {
-	case rowGdalinfo, rowWindow, rowThumb, rowZip:
+	case rowGdalinfo, rowWindow, rowThumb, rowZip, rowSeries, rowSeries8:
 		if !bok {
 			return nil
 		}
@@ -251,7 +251,7 @@ func (b *bench) misses(row string) []string {
 		if s.bytes > 1.5*base.bytes {
 			m = append(m, "bytes")
 		}
-		if s.requests > base.requests+2 && row != rowZip {
+		if s.requests > base.requests+2 && (row == rowGdalinfo || row == rowWindow || row == rowThumb) {
 			m = append(m, "requests")
 		}
 	case rowWindowWarm:
@@ -260,16 +260,6 @@ func (b *bench) misses(row string) []string {
 		}
 		if s.wall >= 0.1 {
 			m = append(m, "wall")
-		}
-	case rowSeries, rowSeries8:
-		if !bok {
-			return nil
-		}
-		if s.wall > base.wall {
-			m = append(m, "wall")
-		}
-		if s.bytes > 1.5*base.bytes {
-			m = append(m, "bytes")
 		}
 	case rowLsWarm:
 		if s.requests != 0 {

@@ -39,6 +39,14 @@ func ParseItem(raw []byte) (Item, error) {
 // 10-25 KB items: the common shape is decoded in one pass (parseItemFast), other shapes
 // by parseItemMap.
 func parseItem(raw []byte) (Item, error) {
+	if !json.Valid(raw) {
+		return parseItemMap(raw) // its error names what is wrong
+	}
+	return parseFeature(raw)
+}
+
+// parseFeature is parseItem of a feature of a page already validated as JSON.
+func parseFeature(raw []byte) (Item, error) {
 	if it, ok := parseItemFast(raw); ok {
 		return it, nil
 	}

@@ -3,74 +3,98 @@ package remote
 import (
 	"encoding/json"
 	"sort"
+
+	"github.com/tidwall/gjson"
 )
 
-// itemWire is the part of a STAC item that stacfs reads, decoded in one pass (the rest of
-// the document, most of its bytes, is skipped). Each field stays raw so that a field of an
-// unexpected type is treated as absent, as parseItemMap does.
-type itemWire struct {
-	ID         json.RawMessage `json:"id"`
-	Collection json.RawMessage `json:"collection"`
-	Bbox       json.RawMessage `json:"bbox"`
-	Properties *struct {
-		Datetime json.RawMessage `json:"datetime"`
-		Start    json.RawMessage `json:"start_datetime"`
-		End      json.RawMessage `json:"end_datetime"`
-	} `json:"properties"`
-	Assets map[string]*struct {
-		Href      json.RawMessage `json:"href"`
-		Type      json.RawMessage `json:"type"`
-		Title     json.RawMessage `json:"title"`
-		Roles     json.RawMessage `json:"roles"`
-		FileSize  json.RawMessage `json:"file:size"`
-		Alternate map[string]*struct {
-			Href json.RawMessage `json:"href"`
-		} `json:"alternate"`
-	} `json:"assets"`
-}
-
-// parseItemFast decodes raw through itemWire; ok is false when the document's shape
-// does not fit it (a properties or assets member that is not an object, ...), and the
-// lenient parseItemMap decides then.
+// parseItemFast decodes the fields stacfs reads from an item that is known to be valid
+// JSON (a feature of a page already validated), in one pass over its members with gjson
+// (no second validation, nothing decoded that the tree does not use: listings parse
+// thousands of 10-25 KB items). ok is false for a shape it does not take (a member of an
+// unexpected type): parseItemMap decides then, leniently.
 func parseItemFast(raw []byte) (it Item, ok bool) {
-	var w itemWire
-	if json.Unmarshal(raw, &w) != nil {
+	doc := gjson.ParseBytes(raw)
+	if !doc.IsObject() {
 		return Item{}, false
 	}
 	it = Item{Raw: raw}
-	if !rawField(w.ID, &it.ID) || it.ID == "" {
+	var dt, start, end string
+	var assets map[string]gjson.Result
+	ok = true
+	doc.ForEach(func(k, v gjson.Result) bool {
+		switch k.String() {
+		case "id":
+			it.ID, ok = str(v)
+		case "collection":
+			it.Collection, ok = str(v)
+		case "bbox":
+			it.Bbox, ok = numbers(v)
+		case "properties":
+			if v.Type == gjson.Null {
+				dt, start, end = "", "", ""
+				break
+			}
+			if ok = v.IsObject(); ok {
+				v.ForEach(func(k, v gjson.Result) bool {
+					switch k.String() {
+					case "datetime":
+						dt, ok = str(v)
+					case "start_datetime":
+						start, ok = str(v)
+					case "end_datetime":
+						end, ok = str(v)
+					}
+					return ok
+				})
+			}
+		case "assets":
+			if v.Type == gjson.Null {
+				assets = nil
+				break
+			}
+			if ok = v.IsObject(); ok {
+				assets = map[string]gjson.Result{} // a repeated key: the last one, as encoding/json
+				v.ForEach(func(k, v gjson.Result) bool {
+					assets[k.String()] = v
+					ok = v.IsObject()
+					return ok
+				})
+			}
+		}
+		return ok
+	})
+	if !ok || it.ID == "" {
 		return Item{}, false
 	}
-	rawField(w.Collection, &it.Collection)
-	rawField(w.Bbox, &it.Bbox)
-	var dt, start, end string
-	if p := w.Properties; p != nil {
-		rawField(p.Datetime, &dt)
-		rawField(p.Start, &start)
-		rawField(p.End, &end)
-	}
 	it.setTimes(dt, start, end)
-	for key, a := range w.Assets {
-		if a == nil {
-			return Item{}, false // null asset: as the lenient path has it
-		}
+	for key, a := range assets {
 		as := Asset{Key: key, Size: -1}
-		rawField(a.Href, &as.Href)
-		rawField(a.Type, &as.Type)
-		rawField(a.Title, &as.Title)
-		rawField(a.Roles, &as.Roles)
-		var size json.Number
-		if rawField(a.FileSize, &size) {
-			as.Size = fileSize(size)
-		}
-		for name, alt := range a.Alternate {
-			var href string
-			if alt != nil && rawField(alt.Href, &href) && href != "" {
-				if as.Alternates == nil {
-					as.Alternates = map[string]string{}
+		a.ForEach(func(k, v gjson.Result) bool {
+			switch k.String() {
+			case "href":
+				as.Href, ok = str(v)
+			case "type":
+				as.Type, ok = str(v)
+			case "title":
+				as.Title, ok = str(v)
+			case "roles":
+				as.Roles, ok = strs(v)
+			case "file:size":
+				as.Size = -1
+				switch v.Type {
+				case gjson.Number:
+					as.Size = fileSize(json.Number(v.Raw))
+				case gjson.Null, gjson.String, gjson.True, gjson.False:
+				default:
+					ok = false
 				}
-				as.Alternates[name] = href
+			case "alternate":
+				as.Alternates, ok = alternates(v)
 			}
+			return ok
+		})
+		if !ok {
+			return Item{}, false
 		}
 		it.Assets = append(it.Assets, as)
 	}
@@ -78,15 +102,82 @@ func parseItemFast(raw []byte) (it Item, ok bool) {
 	return it, true
 }
 
-// rawField decodes raw into v and reports success; absent, null or mistyped is false.
-func rawField[T any](raw json.RawMessage, v *T) bool {
-	if len(raw) == 0 || string(raw) == "null" {
-		return false
+// str is a string member: "" for null; ok false for another type (the lenient decoder then
+// treats it as absent).
+func str(v gjson.Result) (string, bool) {
+	switch v.Type {
+	case gjson.String:
+		return v.String(), true
+	case gjson.Null:
+		return "", true
 	}
-	var x T
-	if json.Unmarshal(raw, &x) != nil {
-		return false
+	return "", false
+}
+
+// strs is an array of strings (nil for null).
+func strs(v gjson.Result) ([]string, bool) {
+	if v.Type == gjson.Null {
+		return nil, true
 	}
-	*v = x
-	return true
+	if !v.IsArray() {
+		return nil, false
+	}
+	out := []string{}
+	ok := true
+	v.ForEach(func(_, e gjson.Result) bool {
+		ok = e.Type == gjson.String
+		out = append(out, e.String())
+		return ok
+	})
+	return out, ok
+}
+
+// numbers is an array of numbers (nil for null).
+func numbers(v gjson.Result) ([]float64, bool) {
+	if v.Type == gjson.Null {
+		return nil, true
+	}
+	if !v.IsArray() {
+		return nil, false
+	}
+	out := []float64{}
+	ok := true
+	v.ForEach(func(_, e gjson.Result) bool {
+		ok = e.Type == gjson.Number
+		out = append(out, e.Float())
+		return ok
+	})
+	return out, ok
+}
+
+// alternates is the alternate member of an asset: name -> href.
+func alternates(v gjson.Result) (map[string]string, bool) {
+	if v.Type == gjson.Null {
+		return nil, true
+	}
+	if !v.IsObject() {
+		return nil, false
+	}
+	var out map[string]string
+	ok := true
+	v.ForEach(func(name, alt gjson.Result) bool {
+		if alt.Type == gjson.Null {
+			return true
+		}
+		if ok = alt.IsObject(); !ok {
+			return false
+		}
+		h := alt.Get("href")
+		if !h.Exists() || h.Type == gjson.Null {
+			return true
+		}
+		if ok = h.Type == gjson.String; ok && h.String() != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name.String()] = h.String()
+		}
+		return ok
+	})
+	return out, ok
 }

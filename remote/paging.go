@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tidwall/gjson"
 )
 
 // maxPages bounds how many pages Search and Collections fetch.
@@ -40,6 +42,62 @@ type pageDoc struct {
 	Context       *struct {
 		Matched *int64 `json:"matched"`
 	} `json:"context"`
+}
+
+// decodePage decodes a page: validated once, then its members taken with gjson (a page of
+// 1 000 real items is 10-25 MB: encoding/json would validate it, then scan it again to
+// copy each feature).
+func decodePage(raw []byte) (*pageDoc, error) {
+	var doc pageDoc
+	if !json.Valid(raw) {
+		return nil, json.Unmarshal(raw, &doc) // its error says where
+	}
+	root := gjson.ParseBytes(raw)
+	if !root.IsObject() { // null is an empty page, as encoding/json has it
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return nil, err
+		}
+		return &doc, nil
+	}
+	var err error
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.String() {
+		case "features":
+			doc.Features, err = rawArray(k.String(), v)
+		case "collections":
+			doc.Collections, err = rawArray(k.String(), v)
+		case "links":
+			doc.Links = nil
+			err = json.Unmarshal([]byte(v.Raw), &doc.Links)
+		case "numberMatched":
+			doc.NumberMatched = nil
+			err = json.Unmarshal([]byte(v.Raw), &doc.NumberMatched)
+		case "context":
+			doc.Context = nil
+			err = json.Unmarshal([]byte(v.Raw), &doc.Context)
+		}
+		return err == nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &doc, nil
+}
+
+// rawArray copies the elements of a JSON array (nil for null).
+func rawArray(name string, v gjson.Result) ([]json.RawMessage, error) {
+	if v.Type == gjson.Null {
+		return nil, nil
+	}
+	if !v.IsArray() {
+		return nil, fmt.Errorf("%s is not an array", name)
+	}
+	var out []json.RawMessage
+	v.ForEach(func(_, e gjson.Result) bool {
+		out = append(out, json.RawMessage(e.Raw))
+		return true
+	})
+	return out, nil
 }
 
 func (d *pageDoc) matched() int64 {
@@ -95,7 +153,7 @@ func (c *Catalog) Search(ctx context.Context, q Search, fn func(*Page) bool) err
 	err = c.walk(ctx, req, q.Limit >= eagerLimit, func(doc *pageDoc) (int, error) {
 		page := &Page{NumberMatched: doc.matched(), Items: make([]Item, 0, len(doc.Features))}
 		for _, raw := range doc.Features {
-			it, err := parseItem(raw)
+			it, err := parseFeature(raw) // the page is valid JSON
 			if err != nil {
 				return 0, err
 			}
@@ -176,8 +234,8 @@ func (c *Catalog) walk(ctx context.Context, req stacRequest, eager bool, visit f
 		if a.err != nil {
 			return a.err
 		}
-		var doc pageDoc
-		if err := json.Unmarshal(a.raw, &doc); err != nil {
+		doc, err := decodePage(a.raw)
+		if err != nil {
 			return fmt.Errorf("page %d of %s: %w: %v", i+1, RedactURL(req.url), ErrBadResponse, err)
 		}
 		a.raw = nil
@@ -197,7 +255,7 @@ func (c *Catalog) walk(ctx context.Context, req stacRequest, eager bool, visit f
 				}
 			}
 		}
-		fresh, err := visit(&doc)
+		fresh, err := visit(doc)
 		if err != nil {
 			return err
 		}
