@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -467,6 +468,21 @@ func TestZarrV3Store(t *testing.T) {
 		"reflectance/b04/zarr.json", "reflectance/zarr.json", "zarr.json"}
 	if !reflect.DeepEqual(lsR, want) {
 		t.Errorf("ls -R of the v3 store:\n%s\nwant:\n%s", strings.Join(lsR, "\n"), strings.Join(want, "\n"))
+	}
+	// Readers of one chunk at once share one request that fetches it whole.
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if b, err := os.ReadFile(filepath.Join(store, "reflectance/b04/c/0/0")); err != nil || string(b) != "chunk 0 0" {
+				t.Errorf("chunk c/0/0: %q, %v", b, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := srv.Count(prefix + "/reflectance/b04/c/0/0"); n != 1 {
+		t.Errorf("8 concurrent readers of one chunk made %d requests, want 1", n)
 	}
 	if b, err := os.ReadFile(filepath.Join(store, "reflectance/b04/c/1/1")); err != nil || string(b) != "chunk 1 1" {
 		t.Errorf("chunk c/1/1: %q, %v", b, err)
