@@ -376,3 +376,26 @@ const perByte = 100
 
 // maxLookups is how many unit lookups one node has in flight.
 const maxLookups = 4
+
+// Check makes a round trip to the server as the tier would: PING, then a
+// SET, GET and DEL of a key of its own, so that a wrong password, a
+// read-only replica or a full server shows (stacfs check). It returns the
+// time the round trips took.
+func (s *Shared) Check(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	key := s.prefix + "check:" + s.token
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return 0, fmt.Errorf("PING: %w", err)
+	}
+	if err := s.rdb.Set(ctx, key, "ok", time.Minute).Err(); err != nil {
+		return 0, fmt.Errorf("SET: %w", err)
+	}
+	v, err := s.rdb.Get(ctx, key).Result()
+	if err != nil || v != "ok" {
+		return 0, fmt.Errorf("GET of the key just set: %q, %w", v, err)
+	}
+	if err := s.rdb.Del(ctx, key).Err(); err != nil {
+		return 0, fmt.Errorf("DEL: %w", err)
+	}
+	return time.Since(start), nil
+}

@@ -95,6 +95,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	r.ok++
 	fmt.Fprintf(stdout, "ok   config %s (%d catalog%s)\n", path, len(cfg.Catalogs), plural(len(cfg.Catalogs)))
+	checkShared(ctx, cfg, r)
 	for _, name := range names {
 		checkCatalog(ctx, cfg, cfg.Catalogs[name], r)
 	}

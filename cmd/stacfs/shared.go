@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/remote"
@@ -114,4 +116,29 @@ func shareMetadata(cfg *Config, cc *CatalogConfig, client *remote.Client, sh *ca
 		TTL: cfg.Cache.MetadataTTL.Duration, Key: remote.UnsignedURL, AllowAuth: cfg.Cache.Shared.ShareProtected,
 	})
 	client.HTTP = &hc
+}
+
+// checkShared checks the shared tier of cfg, if any (stacfs check).
+func checkShared(ctx context.Context, cfg *Config, r *checkReport) {
+	s := cfg.Cache.Shared
+	if s == nil {
+		return
+	}
+	subject := "shared cache " + cache.RedactRedisURL(s.URL)
+	sh, err := openShared(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		r.fail(subject, "connect", err)
+		return
+	}
+	defer sh.Close()
+	err = step(ctx, func(ctx context.Context) error {
+		took, err := sh.Check(ctx)
+		if err == nil {
+			r.pass(subject, "PING, SET, GET and DEL in %v", took.Round(100*time.Microsecond))
+		}
+		return err
+	})
+	if err != nil {
+		r.fail(subject, "round trip", err)
+	}
 }

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/stacfs/stacfs/internal/redistest"
 )
 
 func TestSharedConfig(t *testing.T) {
@@ -87,5 +93,48 @@ func TestShares(t *testing.T) {
 	}
 	if shares(cfg, cfg.Catalogs["open"]) {
 		t.Error("shares without [cache.shared]")
+	}
+}
+
+func TestCheckShared(t *testing.T) {
+	rs := redistest.StartT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+	if err := rdb.ConfigSet(t.Context(), "requirepass", "right-pw-123").Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Close()
+	down := redistest.StartT(t)
+	down.Stop()
+	tests := []struct {
+		name, url, password string
+		want                string
+	}{
+		{"right password", rs.URL(), "right-pw-123", "ok   shared cache redis://" + rs.Addr + "/0: PING, SET, GET and DEL in"},
+		{"password in the URL", "redis://:right-pw-123@" + rs.Addr + "/0", "", "ok   shared cache redis://:xxxxx@" + rs.Addr + "/0: PING"},
+		{"wrong password", rs.URL(), "wrong-pw-456", "FAIL shared cache redis://" + rs.Addr + "/0: round trip: PING: WRONGPASS"},
+		{"server down", down.URL(), "", "FAIL shared cache redis://" + down.Addr + "/0: round trip: PING:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("STACFS_TEST_CHECK_PW", tt.password)
+			text := fmt.Sprintf("[cache.shared]\nurl = %q\n", tt.url)
+			if tt.password != "" {
+				text += "password_env = \"STACFS_TEST_CHECK_PW\"\n"
+			}
+			cfg, err := ParseConfig("x", text+"[catalogs.a]\nurl = \"https://h/\"\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			checkShared(t.Context(), cfg, &checkReport{w: &out})
+			if !strings.HasPrefix(out.String(), tt.want) {
+				t.Errorf("check printed %q, want %q...", out.String(), tt.want)
+			}
+			for _, pw := range []string{"right-pw-123", "wrong-pw-456"} {
+				if strings.Contains(out.String(), pw) {
+					t.Errorf("check printed the password: %q", out.String())
+				}
+			}
+		})
 	}
 }
