@@ -3,6 +3,7 @@ package remote
 import (
 	"encoding/json"
 	"sort"
+	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -11,7 +12,8 @@ import (
 // JSON (a feature of a page already validated), in one pass over its members with gjson
 // (no second validation, nothing decoded that the tree does not use: listings parse
 // thousands of 10-25 KB items). ok is false for a shape it does not take (a member of an
-// unexpected type): parseItemMap decides then, leniently.
+// unexpected type): parseItemMap decides then, leniently. Every string kept is cloned:
+// gjson's are slices of the document, which must not stay in memory with the item.
 func parseItemFast(raw []byte) (it Item, ok bool) {
 	doc := gjson.ParseBytes(raw)
 	if !doc.IsObject() {
@@ -55,7 +57,7 @@ func parseItemFast(raw []byte) (it Item, ok bool) {
 			if ok = v.IsObject(); ok {
 				assets = map[string]gjson.Result{} // a repeated key: the last one, as encoding/json
 				v.ForEach(func(k, v gjson.Result) bool {
-					assets[k.String()] = v
+					assets[strings.Clone(k.String())] = v
 					ok = v.IsObject()
 					return ok
 				})
@@ -107,7 +109,7 @@ func parseItemFast(raw []byte) (it Item, ok bool) {
 func str(v gjson.Result) (string, bool) {
 	switch v.Type {
 	case gjson.String:
-		return v.String(), true
+		return strings.Clone(v.String()), true
 	case gjson.Null:
 		return "", true
 	}
@@ -126,7 +128,7 @@ func strs(v gjson.Result) ([]string, bool) {
 	ok := true
 	v.ForEach(func(_, e gjson.Result) bool {
 		ok = e.Type == gjson.String
-		out = append(out, e.String())
+		out = append(out, strings.Clone(e.String()))
 		return ok
 	})
 	return out, ok
@@ -175,7 +177,7 @@ func alternates(v gjson.Result) (map[string]string, bool) {
 			if out == nil {
 				out = map[string]string{}
 			}
-			out[name.String()] = h.String()
+			out[strings.Clone(name.String())] = strings.Clone(h.String())
 		}
 		return ok
 	})
