@@ -245,7 +245,16 @@ func (ss *sharedSource) await(ctx context.Context, u0 int64, theirs []int, data 
 		case <-time.After(pause):
 		}
 		pause = min(2*pause, 50*time.Millisecond)
-		mine, still, err := ss.lookup(ctx, u0, theirs, data, false)
+		// A cheap poll first: has the first unit waited for appeared, or
+		// its lease gone? A fetcher stores its units together.
+		ready, err := ss.ready(ctx, ss.keys(u0, theirs[:1])[0])
+		if err == nil && !ready {
+			continue
+		}
+		var mine, still []int
+		if err == nil {
+			mine, still, err = ss.lookup(ctx, u0, theirs, data, false)
+		}
 		if err != nil {
 			if ctx.Err() != nil || !s.br.allow() {
 				return append(left, theirs...)
@@ -256,6 +265,22 @@ func (ss *sharedSource) await(ctx context.Context, u0 int64, theirs []int, data 
 		theirs = still
 	}
 	return left
+}
+
+// ready reports whether the value of key is there or its lease is gone
+// (EXISTS of both: no value moves).
+func (ss *sharedSource) ready(ctx context.Context, key string) (bool, error) {
+	s := ss.s
+	cctx, cancel := s.ctx(ctx, 0)
+	defer cancel()
+	pipe := s.rdb.Pipeline()
+	val := pipe.Exists(cctx, key)
+	lease := pipe.Exists(cctx, key+":lease")
+	if _, err := pipe.Exec(cctx); err != nil {
+		s.fail(err)
+		return false, err
+	}
+	return val.Val() == 1 || lease.Val() == 0, nil
 }
 
 // fetchUnits fetches units u0+r[0] .. u0+r[1] (adjacent) from Src in one
