@@ -45,7 +45,7 @@ type SharedOptions struct {
 	// Unit is the size of a stored unit of an object (default and least
 	// 256 KiB).
 	Unit int64
-	// CallTimeout bounds one call to Redis (default 50ms, plus 10ns a byte
+	// CallTimeout bounds one call to Redis (default 50ms, plus 100ns a byte
 	// for large values): a slow server costs a reader no more than that.
 	CallTimeout time.Duration
 	// LeaseWait bounds how long a node waits for another node's fetch of
@@ -253,7 +253,7 @@ func (s *Shared) Stats() SharedStats {
 }
 
 // ctx returns the context of one call moving about n bytes: the call
-// timeout plus 10ns a byte (100 MB/s), detached from nothing: the caller's
+// timeout plus perByte a byte it moves; the caller's
 // cancellation still ends it.
 func (s *Shared) ctx(parent context.Context, n int64) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(parent, s.call+time.Duration(n)*perByte)
