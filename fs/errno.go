@@ -24,6 +24,7 @@ import (
 //	catalog.ErrTooManyItems      ENOMEM  (a day over max_items: never a short listing)
 //	zipindex.ErrEncrypted        EACCES  (an encrypted zip member)
 //	zipindex.ErrMethod           EOPNOTSUPP (a zip member neither stored nor deflated)
+//	errBroken                    EACCES  (a catalog that did not start)
 //	anything else                EIO     (network, server, timeout,
 //	                                      ECONNRESET and the like)
 func toErrno(err error) syscall.Errno {
@@ -35,6 +36,8 @@ func toErrno(err error) syscall.Errno {
 	switch {
 	case err == nil:
 		return 0
+	case errors.Is(err, errBroken): // whatever the cause
+		return syscall.EACCES
 	case errors.Is(err, context.Canceled):
 		return syscall.EINTR
 	case errors.Is(err, remote.ErrNotFound):

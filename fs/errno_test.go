@@ -35,6 +35,8 @@ func TestToErrno(t *testing.T) {
 		{fmt.Errorf("x: %w", io.ErrUnexpectedEOF), syscall.EIO},
 		{fmt.Errorf("x: %w", catalog.ErrNoURL), syscall.EIO},
 		{errors.New("anything"), syscall.EIO},
+		{Broken{Name: "a", Err: &remote.StatusError{Code: 404}}.listErr(), syscall.EACCES},
+		{Broken{Name: "a", Err: errors.New("connection refused")}.listErr(), syscall.EACCES},
 	}
 	for _, c := range cases {
 		if got := toErrno(c.err); got != c.want {

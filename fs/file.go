@@ -37,7 +37,7 @@ var _ = (fusefs.NodeGetattrer)((*assetFile)(nil))
 var _ = (fusefs.NodeOpener)((*assetFile)(nil))
 var _ = (fusefs.NodeSetattrer)((*assetFile)(nil))
 
-func (a *assetFile) mode() uint32 { return syscall.S_IFREG | 0o444 }
+func (a *assetFile) mode() uint32 { return syscall.S_IFREG | a.fs.o.FileMode }
 
 func (a *assetFile) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
 	size, err := a.cat.Size(ctx, a.item, a.asset)
@@ -236,7 +236,7 @@ var _ = (fusefs.NodeOpener)((*jsonFile)(nil))
 var _ = (fusefs.NodeReader)((*jsonFile)(nil))
 var _ = (fusefs.NodeSetattrer)((*jsonFile)(nil))
 
-func (j *jsonFile) mode() uint32 { return syscall.S_IFREG | 0o444 }
+func (j *jsonFile) mode() uint32 { return syscall.S_IFREG | j.fs.o.FileMode }
 
 func (j *jsonFile) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
 	out.Mode = j.mode()

@@ -78,6 +78,19 @@ type Options struct {
 	Debug bool
 	// AllowOther lets other users see the mount (with default_permissions).
 	AllowOther bool
+	// AllowRoot lets root (besides the user who mounted) see the mount.
+	AllowRoot bool
+	// Owner of every file and folder; nil: the user who mounts.
+	UID, GID *uint32
+	// Permission bits of files and folders; 0: 0444 and 0555.
+	FileMode, DirMode uint32
+
+	// Broken are catalogs that could not start: each is shown as an empty
+	// folder whose listing fails with Err (EACCES for refused credentials).
+	Broken []Broken
+	// CacheBytes is the block cache's budget (memory and disk), shown by
+	// statfs (df) as the size of the file system.
+	CacheBytes int64
 }
 
 // FS is a mounted (or mountable) stacfs tree.
@@ -99,6 +112,12 @@ func New(o Options) *FS {
 	}
 	if o.ItemTimeout <= 0 {
 		o.ItemTimeout = time.Hour
+	}
+	if o.FileMode == 0 {
+		o.FileMode = 0o444
+	}
+	if o.DirMode == 0 {
+		o.DirMode = 0o555
 	}
 	log := o.Logger
 	if log == nil {
@@ -146,9 +165,22 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 		NegativeTimeout: &f.o.NegativeTimeout,
 		UID:             uint32(os.Getuid()),
 		GID:             uint32(os.Getgid()),
+		// The root's inode number is 1, as every other node's is the
+		// hash of its path (ino).
+		RootStableAttr: &fusefs.StableAttr{Ino: ino("/")},
 	}
-	if f.o.AllowOther {
+	if f.o.UID != nil {
+		opts.UID = *f.o.UID
+	}
+	if f.o.GID != nil {
+		opts.GID = *f.o.GID
+	}
+	if f.o.AllowOther || f.o.AllowRoot || f.o.UID != nil || f.o.GID != nil {
+		// Modes and owners then decide who reads what.
 		opts.MountOptions.Options = append(opts.MountOptions.Options, "default_permissions")
+	}
+	if f.o.AllowRoot && !f.o.AllowOther {
+		opts.MountOptions.Options = append(opts.MountOptions.Options, "allow_root")
 	}
 	srv, err := fusefs.Mount(dir, f.Root(), opts)
 	if err != nil {
@@ -179,6 +211,9 @@ func (f *FS) raiseReadAhead(dir string) {
 // ino is a node's inode number: a hash of its path, stable across
 // remounts. 1 belongs to the root.
 func ino(path string) uint64 {
+	if path == "/" {
+		return 1
+	}
 	h := fnv.New64a()
 	h.Write([]byte(path))
 	n := h.Sum64()
@@ -230,7 +265,7 @@ var _ = (fusefs.NodeReaddirer)((*dir)(nil))
 var _ = (fusefs.NodeOpendirHandler)((*dir)(nil))
 var _ = (fusefs.NodeGetattrer)((*dir)(nil))
 
-func (d *dir) mode() uint32 { return syscall.S_IFDIR | 0o555 }
+func (d *dir) mode() uint32 { return syscall.S_IFDIR | d.fs.o.DirMode }
 
 func (d *dir) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
 	out.Mode = d.mode()

@@ -19,6 +19,9 @@ func (r rootDir) list(context.Context) (listing, error) {
 		p := join("/", c.Name())
 		kids = append(kids, child{name: c.Name(), node: &dir{fs: r.fs, path: p, mtime: r.fs.mounted, l: catalogDir{r.fs, c, p}}})
 	}
+	for _, b := range r.fs.o.Broken {
+		kids = append(kids, child{name: b.Name, node: &dir{fs: r.fs, path: join("/", b.Name), mtime: r.fs.mounted, l: b}})
+	}
 	return childListing(r.fs, sortChildren(kids)), nil // the catalogs do not change
 }
 

@@ -61,3 +61,48 @@ func unescape(s string) string {
 	}
 	return b.String()
 }
+
+// FSType is the type of the file system mounted on dir ("fuse.stacfs",
+// "ext4"), from /proc/self/mountinfo, or "" when dir is not a mount point.
+func FSType(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	typ := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER
+		f := strings.Fields(line)
+		if len(f) < 5 || unescape(f[4]) != abs {
+			continue
+		}
+		for i := 5; i+1 < len(f); i++ {
+			if f[i] == "-" {
+				typ = f[i+1] // the last mount on dir is the one seen
+				break
+			}
+		}
+	}
+	return typ
+}
+
+// MountOf returns the mount point that holds path (itself or the nearest
+// folder above it that is a mount point).
+func MountOf(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	for dir := abs; ; dir = filepath.Dir(dir) {
+		if Mounted(dir) || dir == filepath.Dir(dir) {
+			return dir, nil
+		}
+	}
+}

@@ -19,3 +19,15 @@ func TestMounted(t *testing.T) {
 		t.Error("a new folder is a mount point?")
 	}
 }
+
+func TestFSTypeAndMountOf(t *testing.T) {
+	if typ := FSType("/proc"); typ != "proc" {
+		t.Errorf("FSType(/proc) = %q, want proc", typ)
+	}
+	if typ := FSType(t.TempDir()); typ != "" {
+		t.Errorf("FSType(a plain folder) = %q, want \"\"", typ)
+	}
+	if m, err := MountOf("/proc/self/status"); err != nil || m != "/proc" {
+		t.Errorf("MountOf(/proc/self/status) = %q, %v", m, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,24 +61,19 @@ func TestPrefetch(t *testing.T) {
 	}
 }
 
-func TestPrefetchNoSymlinks(t *testing.T) {
+// TestPrefetchRefusesOtherPaths: a path outside a stacfs mount is refused
+// with one line and exit 2 (reading it would warm no cache of stacfs).
+// The walk's rules (no symbolic links followed) are unit-tested in cmd/stacfs.
+func TestPrefetchRefusesOtherPaths(t *testing.T) {
 	dir := t.TempDir()
-	outside := t.TempDir()
-	if err := os.WriteFile(filepath.Join(outside, "big"), make([]byte, 1<<20), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(filepath.Join(dir, "a"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(outside, filepath.Join(dir, "out")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(filepath.Join(outside, "big"), filepath.Join(dir, "big")); err != nil {
-		t.Fatal(err)
-	}
-	out, errOut, code := runStacfs(t, "prefetch", dir)
-	if code != 0 || !strings.Contains(out, "prefetched 1 files, 0.0 MiB") {
-		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	for _, p := range []string{dir, filepath.Join(dir, "a"), "/etc/hostname"} {
+		out, errOut, code := runStacfs(t, "prefetch", p)
+		if code != 2 || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "not in a stacfs mount") {
+			t.Errorf("prefetch %s: exit %d, want 2 and one line\nstdout:\n%s\nstderr:\n%s", p, code, out, errOut)
+		}
 	}
 }
 
@@ -117,14 +113,11 @@ func TestFstabForm(t *testing.T) {
 	requireFUSE(t)
 	f := newFixture(t, fakestac.Options{})
 	tmp := t.TempDir()
-	cfg := writeConfig(t, tmp, configFor(f.srv, ""))
+	// A catalog named like a command (demo) mounts from fstab too.
+	cfg := writeConfig(t, tmp, configFor(f.srv, "")+fmt.Sprintf("\n[catalogs.demo]\nurl = %q\n", f.srv.STACURL))
 	dir := mkdir(t, filepath.Join(tmp, "mnt"))
 
-	_, errOut, code := runStacfs(t, "fake", dir, "-o", "rw,config="+cfg)
-	if code != 2 || !strings.Contains(errOut, "rw") {
-		t.Errorf("-o rw: exit %d, want 2; stderr:\n%s", code, errOut)
-	}
-	_, errOut, code = runStacfs(t, "fake", dir, "-o", "ro,config="+cfg+",frob")
+	_, errOut, code := runStacfs(t, "fake", dir, "-o", "ro,config="+cfg+",frob")
 	if code != 2 || !strings.Contains(errOut, "frob") {
 		t.Errorf("unknown option: exit %d, want 2; stderr:\n%s", code, errOut)
 	}
@@ -132,9 +125,19 @@ func TestFstabForm(t *testing.T) {
 		t.Fatal("mounted after a refused command line")
 	}
 
-	out, errOut, code := runStacfs(t, "stacfs#fake", dir, "-o", "ro,config="+cfg+",_netdev,nofail,x-systemd.automount")
+	// mount(8) adds rw when ro is absent ("defaults"): mounted read-only.
+	out, errOut, code := runStacfs(t, "stacfs#fake", dir, "-o", "defaults,rw,config="+cfg+",_netdev,nofail,x-systemd.automount")
+	if code != 0 || !strings.Contains(errOut, "mounting read-only") {
+		t.Fatalf("fstab form with rw: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "x"), nil, 0o644); !errors.Is(err, syscall.EROFS) {
+		t.Errorf("write on the rw-asked mount: %v, want EROFS", err)
+	}
+	checkDaemonMount(t, f, dir, daemonPid(t, dir))
+
+	out, errOut, code = runStacfs(t, "demo", dir, "-o", "rw,config="+cfg)
 	if code != 0 {
-		t.Fatalf("fstab form: exit %d\n%s\n%s", code, out, errOut)
+		t.Fatalf("fstab form of catalog demo: exit %d\n%s\n%s", code, out, errOut)
 	}
 	checkDaemonMount(t, f, dir, daemonPid(t, dir))
 }

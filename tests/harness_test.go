@@ -30,6 +30,10 @@ import (
 var stacfsBin string
 
 func TestMain(m *testing.M) {
+	if bin := os.Getenv(envTestBin); bin != "" { // a test run by a test: the parent's binary
+		stacfsBin = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "stacfs-test-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -198,7 +202,9 @@ func (m *mount) stop(t *testing.T) {
 		_ = syscall.Unmount(m.Dir, syscall.MNT_DETACH)
 		t.Errorf("%s still mounted after stacfs exited", m.Dir)
 	}
-	if t.Failed() || testing.Verbose() {
+	// Only a failed test's log: go test -v of passing tests would print
+	// megabytes of debug lines.
+	if t.Failed() {
 		t.Logf("stacfs log:\n%s", m.stderr)
 	}
 }

@@ -310,9 +310,17 @@ func (cat *CatalogConfig) resolveAuth(key, cfgPath string) error {
 	return nil
 }
 
-// warnLoosePermissions warns (never fails) about secret files that group or
-// others can read.
-func warnLoosePermissions(log *slog.Logger, cats []*CatalogConfig) {
+// looseFile is a warning about a secret file: its message and slog
+// attributes, the same in mount's log and check's report.
+type looseFile struct {
+	msg  string
+	args []any
+}
+
+// loosePermissions returns a warning for every secret file that group or
+// others can read (never an error).
+func loosePermissions(cats []*CatalogConfig) []looseFile {
+	var out []looseFile
 	seen := map[string]bool{}
 	for _, cat := range cats {
 		for _, f := range cat.auth.secretFiles {
@@ -322,8 +330,17 @@ func warnLoosePermissions(log *slog.Logger, cats []*CatalogConfig) {
 			seen[f] = true
 			fi, err := os.Stat(f)
 			if err == nil && fi.Mode().Perm()&0o077 != 0 {
-				log.Warn("a file holding secrets is readable by others; run chmod 600 on it", "file", f, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "catalog", cat.name)
+				out = append(out, looseFile{"a file holding secrets is readable by others; run chmod 600 on it",
+					[]any{"file", f, "mode", fmt.Sprintf("%04o", fi.Mode().Perm()), "catalog", cat.name}})
 			}
 		}
+	}
+	return out
+}
+
+// warnLoosePermissions logs loosePermissions.
+func warnLoosePermissions(log *slog.Logger, cats []*CatalogConfig) {
+	for _, w := range loosePermissions(cats) {
+		log.Warn(w.msg, w.args...)
 	}
 }

@@ -50,6 +50,23 @@ func (r *checkReport) fail(subject, what string, err error) {
 	fmt.Fprintf(r.w, "FAIL %s: %s\n", subject, msg)
 }
 
+// warn reports what mount logs as a warning, in the same words: "WARN <msg>: k=v ...".
+func (r *checkReport) warn(w looseFile) {
+	var b strings.Builder
+	for i := 0; i+1 < len(w.args); i += 2 {
+		fmt.Fprintf(&b, " %v=%v", w.args[i], w.args[i+1])
+	}
+	fmt.Fprintf(r.w, "WARN %s:%s\n", w.msg, b.String())
+}
+
+// retrying reports a start-up step that failed and is tried again, as
+// mount logs it.
+func (r *checkReport) retrying(subject string) func(step string, attempt int, err error, wait time.Duration) {
+	return func(step string, attempt int, err error, wait time.Duration) {
+		fmt.Fprintf(r.w, "...  %s: %s: %s (try %d; trying again in %s)\n", subject, step, oneLine(err.Error()), attempt, wait.Round(time.Millisecond))
+	}
+}
+
 func (r *checkReport) summary() {
 	s := "s"
 	if r.ok == 1 {
@@ -65,8 +82,8 @@ func oneLine(s string) string {
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := newFlagSet("check", "stacfs check [--config FILE] [--catalog NAME]", stderr)
-	cfgPath := fl.String("config", "", "config file (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
-	only := fl.String("catalog", "", "check only this catalog")
+	cfgPath := fl.String("config", "", "config `FILE` (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
+	only := fl.String("catalog", "", "check only catalog `NAME`")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -82,8 +99,14 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	r := &checkReport{w: stdout}
 	defer r.summary()
 	cfg, err := LoadConfig(path)
+	var ce catalogErrors
+	if errors.As(err, &ce) {
+		err = nil // reported below, each with its catalog
+	}
 	if err == nil && *only != "" {
-		_, err = cfg.Catalog(*only)
+		if _, ok := cfg.Catalogs[*only]; !ok {
+			_, err = cfg.Catalog(*only)
+		}
 	}
 	if err != nil {
 		r.fail("", "", err) // "config FILE: ..." or "config: open FILE: ..."
@@ -93,11 +116,28 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *only != "" {
 		names = []string{*only}
 	}
-	r.ok++
-	fmt.Fprintf(stdout, "ok   config %s (%d catalog%s)\n", path, len(cfg.Catalogs), plural(len(cfg.Catalogs)))
+	if len(ce) == 0 {
+		r.ok++
+		fmt.Fprintf(stdout, "ok   config %s (%d catalog%s)\n", path, len(cfg.Catalogs), plural(len(cfg.Catalogs)))
+	}
 	checkShared(ctx, cfg, r)
+	var ccs []*CatalogConfig
 	for _, name := range names {
-		checkCatalog(ctx, cfg, cfg.Catalogs[name], r)
+		ccs = append(ccs, cfg.Catalogs[name])
+	}
+	// Every problem in one run: each catalog is checked, whatever the others gave.
+	for _, cc := range ccs {
+		if cc.err != nil {
+			r.fail("", "", cc.err)
+		}
+	}
+	for _, w := range loosePermissions(ccs) {
+		r.warn(w)
+	}
+	for _, cc := range ccs {
+		if cc.err == nil {
+			checkCatalog(ctx, cfg, cc, r)
+		}
 	}
 	if r.failed > 0 {
 		return errChecksFailed
@@ -118,24 +158,17 @@ func checkCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, r *checkR
 		r.fail(name, "client", err)
 		return
 	}
+	// The start-up steps of mount, with the same policy and messages, but
+	// a short total time.
+	p := startPolicy{total: checkStartTimeout, retrying: r.retrying(name)}
+	if err := signIn(ctx, client, p); err != nil {
+		r.fail(name, "token", err)
+		return
+	}
 	if client.Auth != nil {
-		err := step(ctx, func(ctx context.Context) error {
-			_, err := client.Auth.Tokens.Token(ctx) // never printed
-			return err
-		})
-		if err != nil {
-			r.fail(name, "token", tokenErr(err))
-			return
-		}
 		r.pass(name, "token (%s)", client.Auth.Tokens.Type())
 	}
-
-	cat := &remote.Catalog{Client: client, URL: cc.URL}
-	var l *remote.Landing
-	err = step(ctx, func(ctx context.Context) (err error) {
-		l, err = cat.Landing(ctx)
-		return err
-	})
+	l, err := fetchLanding(ctx, cc, client, p)
 	if err != nil {
 		r.fail(name, "landing page", err)
 		return
@@ -146,7 +179,11 @@ func checkCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, r *checkR
 	}
 	r.pass(name, "landing page (id %s, %d conformance class%s%s, search %s)", id,
 		len(l.ConformsTo), pluralES(len(l.ConformsTo)), classList(l.ConformsTo), searchMethods(l))
+	for _, err := range viewsConform(cc, l) {
+		r.fail(name, "views", err)
+	}
 
+	cat := &remote.Catalog{Client: client, URL: cc.URL}
 	var cols []remote.Collection
 	err = step(ctx, func(ctx context.Context) (err error) {
 		cols, err = cat.Collections(ctx)

@@ -123,7 +123,7 @@ func TestCheck(t *testing.T) {
 			want:   []string{"FAIL config: open ", "0 checks ok, 1 failed"},
 		},
 		{name: "help", args: []string{"--help"}, status: 0, want: []string{"Usage: stacfs check"}},
-		{name: "unknown flag", args: []string{"--bogus"}, status: 2, want: []string{"flag provided but not defined: -bogus"}},
+		{name: "unknown flag", args: []string{"--bogus"}, status: 2, want: []string{"unknown flag: --bogus"}},
 		{name: "argument", args: []string{"extra"}, status: 2, want: []string{"check takes no arguments"}},
 	}
 	for _, c := range cases {

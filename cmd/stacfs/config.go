@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -25,9 +26,20 @@ type Config struct {
 	Network  NetworkConfig             `toml:"network"`
 	Catalogs map[string]*CatalogConfig `toml:"catalogs"`
 
-	path        string
-	metricsAddr string // --metrics, not a config key
+	path         string
+	metricsAddr  string        // --metrics, not a config key
+	startTimeout time.Duration // --start-timeout, not a config key
 }
+
+// catalogErrors are the problems of catalogs whose tables cannot be used
+// (each also in its CatalogConfig.err), in a config that is otherwise
+// usable: ParseConfig returns it with the config, so that mount can show
+// those catalogs as broken folders and check can report every problem.
+type catalogErrors []error
+
+func (e catalogErrors) Error() string { return errors.Join(e...).Error() }
+
+func (e catalogErrors) Unwrap() []error { return e }
 
 // CacheConfig is the [cache] table.
 type CacheConfig struct {
@@ -40,11 +52,37 @@ type CacheConfig struct {
 	Shared      *SharedConfig `toml:"shared"`       // tier shared by a fleet (shared.go)
 }
 
-// MountConfig is the [mount] table.
+// MountConfig is the [mount] table. Owners and modes are spelled as
+// rclone, gcsfuse and s3fs spell them.
 type MountConfig struct {
 	// AllowOther lets other users see the mount (with default_permissions,
 	// so file modes apply). Off by default: the mount is private.
 	AllowOther bool `toml:"allow_other"`
+	// AllowRoot lets root see the mount too.
+	AllowRoot bool `toml:"allow_root"`
+	// UID and GID own every file and folder (default: the user who mounts).
+	UID *int64 `toml:"uid"`
+	GID *int64 `toml:"gid"`
+	// Umask clears bits of the default modes (0444 files, 0555 folders);
+	// FileMode and DirMode set them outright.
+	Umask    *Mode `toml:"umask"`
+	FileMode Mode  `toml:"file_mode"`
+	DirMode  Mode  `toml:"dir_mode"`
+}
+
+// modes returns the permission bits of files and folders.
+func (m MountConfig) modes() (file, dir uint32) {
+	file, dir = 0o444, 0o555
+	if m.Umask != nil {
+		file, dir = file&^uint32(*m.Umask), dir&^uint32(*m.Umask)
+	}
+	if m.FileMode != 0 {
+		file = uint32(m.FileMode)
+	}
+	if m.DirMode != 0 {
+		dir = uint32(m.DirMode)
+	}
+	return file, dir
 }
 
 // NetworkConfig is the [network] table.
@@ -72,6 +110,7 @@ type CatalogConfig struct {
 	auth      resolvedAuth  // filled by check
 	prov      providerSetup // filled by check (providers.go)
 	netrcPath string        // the .netrc that gave the password, if any
+	err       error         // why the table cannot be used, from check
 }
 
 // defaultConfig holds the value of every key that is not set: the defaults
@@ -146,12 +185,38 @@ func ParseConfig(path, text string) (*Config, error) {
 	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
+	var errs catalogErrors
+	for _, name := range c.CatalogNames() {
+		cat := c.Catalogs[name]
+		if err := c.checkCatalog(name, cat); err != nil {
+			cat.err = fmt.Errorf("config %s: %w", path, err)
+			errs = append(errs, cat.err)
+		}
+	}
+	if len(errs) > 0 {
+		return &c, errs
+	}
 	return &c, nil
 }
 
-// check checks the values (ranges, catalogs), whether they come from the
-// file or from flags that override it.
+// check checks the values and that there are catalogs (ParseConfig checks
+// each catalog apart).
 func (c *Config) check() error {
+	if err := c.checkValues(); err != nil {
+		return err
+	}
+	if err := c.Cache.Shared.check(); err != nil {
+		return err
+	}
+	if len(c.Catalogs) == 0 {
+		return fmt.Errorf("no catalogs: add a [catalogs.NAME] table with a url")
+	}
+	return nil
+}
+
+// checkValues checks the ranges of the cache and network keys, whether
+// they come from the file or from flags that override it.
+func (c *Config) checkValues() error {
 	if c.Cache.Memory < 4<<20 {
 		return fmt.Errorf("key %q: %q is too small (at least 4MiB)", "cache.memory", c.Cache.Memory)
 	}
@@ -161,21 +226,15 @@ func (c *Config) check() error {
 	if c.Network.RetryBudget.Duration == 0 || c.Network.StallTimeout.Duration == 0 {
 		return fmt.Errorf("keys %q and %q must be more than 0", "network.retry_budget", "network.stall_timeout")
 	}
+	for key, id := range map[string]*int64{"mount.uid": c.Mount.UID, "mount.gid": c.Mount.GID} {
+		if id != nil && (*id < 0 || *id > 1<<32-2) {
+			return fmt.Errorf("key %q: %d is not a user or group id", key, *id)
+		}
+	}
 	if c.Network.MaxPerOrigin < 0 || c.Network.MaxPerOrigin > 1024 {
 		return fmt.Errorf("key %q: %d is out of range (1 to 1024)", "network.max_per_origin", c.Network.MaxPerOrigin)
 	}
 	c.Cache.Dir = expandHome(c.Cache.Dir)
-	if err := c.Cache.Shared.check(); err != nil {
-		return err
-	}
-	if len(c.Catalogs) == 0 {
-		return fmt.Errorf("no catalogs: add a [catalogs.NAME] table with a url")
-	}
-	for _, name := range c.CatalogNames() {
-		if err := c.checkCatalog(name, c.Catalogs[name]); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -239,11 +298,14 @@ func validName(s string) bool {
 	return true
 }
 
-// Catalog returns the catalog called name.
+// Catalog returns the catalog called name, or why it cannot be used.
 func (c *Config) Catalog(name string) (*CatalogConfig, error) {
 	cat, ok := c.Catalogs[name]
 	if !ok {
 		return nil, fmt.Errorf("config %s: no catalog %q (have: %s)", c.path, name, strings.Join(c.CatalogNames(), ", "))
+	}
+	if cat != nil && cat.err != nil {
+		return nil, cat.err
 	}
 	return cat, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/stacfs/stacfs/fakestac"
 )
@@ -24,6 +23,8 @@ Press Ctrl-C to unmount.
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := newFlagSet("demo", "stacfs demo [MOUNTPOINT]", stderr)
+	var cf configFlags
+	cf.register(fl)
 	var lf logFlags
 	lf.register(fl)
 	pos, err := parse(fl, args)
@@ -42,9 +43,6 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("mountpoint: %w", err)
-	}
 	srv, err := fakestac.NewDemo()
 	if err != nil {
 		return fmt.Errorf("demo catalog: %w", err)
@@ -54,7 +52,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := cf.apply(cfg); err != nil {
+		return err
+	}
 	log.Info("demo catalog serving", "url", srv.STACURL)
-	fmt.Fprintf(stdout, demoHelp, dir)
-	return mountAndServe(ctx, cfg, "demo", dir, lf.debug, log, stdout)
+	// The help only once mounted: a mount that fails says so, and nothing else.
+	return mountAndServe(ctx, cfg, "demo", dir, lf.debug, log, func() { fmt.Fprintf(stdout, demoHelp, dir) })
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +16,13 @@ func TestFstabParse(t *testing.T) {
 	}{
 		{[]string{"fake", "/mnt/x", "-o", "ro,config=/etc/stacfs/config.toml,allow_other,_netdev"},
 			[]string{"--catalog", "fake", "--daemon", "--config", "/etc/stacfs/config.toml", "--allow-other", "/mnt/x"}, ""},
-		{[]string{"stacfs#cdse", "/mnt/x", "-o", "rw"}, nil, "rw"},
+		{[]string{"stacfs#cdse", "/mnt/x", "-o", "rw"}, []string{"--catalog", "cdse", "--daemon", "/mnt/x"}, ""},
+		{[]string{"cdse", "/mnt/x", "-o", "defaults,rw,uid=1000,gid=100,umask=027,allow_root"},
+			[]string{"--catalog", "cdse", "--daemon", "--uid", "1000", "--gid", "100", "--umask", "027", "--allow-root", "/mnt/x"}, ""},
+		{[]string{"cdse", "/mnt/x", "-o", "file_mode=0440,dir_mode=0550,allow_other,start_timeout=5m"},
+			[]string{"--catalog", "cdse", "--daemon", "--file-mode", "0440", "--dir-mode", "0550", "--allow-other", "--start-timeout", "5m", "/mnt/x"}, ""},
+		{[]string{"demo", "/mnt/x", "-o", "rw,config=/etc/stacfs.toml"},
+			[]string{"--catalog", "demo", "--daemon", "--config", "/etc/stacfs.toml", "/mnt/x"}, ""},
 		{[]string{"stacfs#cdse", "/mnt/x", "-o", "ro"}, []string{"--catalog", "cdse", "--daemon", "/mnt/x"}, ""},
 		{[]string{"cdse", "/mnt/x", "-o", "noauto,nofail,user,users,defaults,nosuid,nodev,exec,noexec,auto,x-systemd.automount,x-systemd.idle-timeout=60"},
 			[]string{"--catalog", "cdse", "--daemon", "/mnt/x"}, ""},
@@ -24,7 +31,7 @@ func TestFstabParse(t *testing.T) {
 		{[]string{"cdse", "/mnt/x", "-oro,config=a", "-o", "allow_other"},
 			[]string{"--catalog", "cdse", "--daemon", "--config", "a", "--allow-other", "/mnt/x"}, ""},
 		{[]string{"-o", "ro", "cdse", "/mnt/x"}, []string{"--catalog", "cdse", "--daemon", "/mnt/x"}, ""},
-		{[]string{"cdse", "/mnt/x", "-o", "ro,uid=1000"}, nil, `"uid=1000"`},
+		{[]string{"cdse", "/mnt/x", "-o", "ro,uid"}, nil, `"uid"`},
 		{[]string{"cdse", "/mnt/x", "-o", "bogus"}, nil, `"bogus"`},
 		{[]string{"cdse", "/mnt/x", "-o", "config="}, nil, `"config="`},
 		{[]string{"cdse", "/mnt/x", "-o", "allow_other=1"}, nil, "allow_other=1"},
@@ -35,7 +42,7 @@ func TestFstabParse(t *testing.T) {
 		{[]string{"cdse", "/mnt/x", "-x", "-o", "ro"}, nil, `"-x"`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			got, err := parseFstab(tc.args)
+			got, _, err := parseFstab(tc.args)
 			if tc.want == nil {
 				if err == nil || !errors.Is(err, errUsage) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("parseFstab = %q, %v; want a usage error naming %s", got, err, tc.wantErr)
@@ -58,6 +65,9 @@ func TestFstabDetect(t *testing.T) {
 		{[]string{"fake", "/mnt", "-oro"}, true},
 		{[]string{"fake", "/mnt"}, false},
 		{[]string{"fake", "--other"}, false},
+		{[]string{"demo", "/mnt", "-o", "rw"}, true},
+		{[]string{"check", "/mnt", "-orw,config=x"}, true},
+		{[]string{"mount", "/mnt", "--", "-o"}, false},
 	} {
 		if got := isFstabForm(tc.args); got != tc.want {
 			t.Errorf("isFstabForm(%q) = %v, want %v", tc.args, got, tc.want)
@@ -67,8 +77,16 @@ func TestFstabDetect(t *testing.T) {
 
 func TestFstabRunExitCodes(t *testing.T) {
 	var out, errb strings.Builder
-	if code := run(t.Context(), []string{"fake", t.TempDir(), "-o", "rw"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "rw") {
-		t.Errorf("-o rw: exit %d, stderr %q; want 2 naming rw", code, errb.String())
+	missing := filepath.Join(t.TempDir(), "none.toml")
+	if code := run(t.Context(), []string{"fake", t.TempDir(), "-o", "rw,config=" + missing}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "mounting read-only") || !strings.Contains(errb.String(), "none.toml") {
+		t.Errorf("-o rw: exit %d, stderr %q; want the INFO line on rw, then the config error", code, errb.String())
+	}
+	errb.Reset()
+	// A catalog named like a command: the -o makes it the helper form.
+	if code := run(t.Context(), []string{"demo", t.TempDir(), "-o", "rw,config=" + missing}, &out, &errb); code != 1 ||
+		!strings.Contains(errb.String(), "none.toml") {
+		t.Errorf("catalog demo: exit %d, stderr %q; want a mount of catalog demo (config error)", code, errb.String())
 	}
 	errb.Reset()
 	if code := run(t.Context(), []string{"fake", t.TempDir(), "-o", "ro,frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "frobnicate") {

@@ -16,13 +16,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 // version is set with -ldflags "-X main.version=..." by make.
@@ -33,14 +35,18 @@ var errUsage = errors.New("usage")
 
 const usage = `stacfs mounts STAC API catalogs as a read-only file system.
 
-The mount shows <collection>/<YYYY>/<MM>/<DD>/<item>/ with item.json and the
-item's asset files; reading a file becomes HTTP Range requests behind a block
-cache.
+The mount shows one folder per catalog, <catalog>/<collection>/<YYYY>/<MM>/<DD>/<item>/,
+each item with item.json and its asset files (with --catalog NAME the root is
+that catalog's folder: <collection>/<YYYY>/...). Reading a file becomes HTTP
+Range requests behind a block cache.
 
 Usage:
   stacfs mount [--config FILE] [--catalog NAME] [--daemon] MOUNTPOINT
         mount the configured catalogs (one folder each), or only NAME;
-        --daemon returns once mounted and serves in the background
+        --daemon returns once mounted and serves in the background;
+        --cache-memory, --cache-dir, --cache-disk, --metadata-ttl override
+        the config; --uid, --gid, --umask, --file-mode, --dir-mode set owners
+        and modes
   stacfs prefetch [--jobs N] PATH...
         read files or whole folders of a mount in parallel to warm the caches
   stacfs NAME MOUNTPOINT -o ro,config=FILE[,allow_other,debug,...]
@@ -85,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	var err error
+	if isFstabForm(args) { // stacfs NAME MOUNTPOINT -o OPTIONS, from mount.fuse3, whatever NAME is
+		err = cmdFstab(ctx, args, stdout, stderr)
+		return exitStatus(err, stderr)
+	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "mount":
 		err = cmdMount(ctx, rest, stdout, stderr)
@@ -99,19 +109,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1 // the report says what failed
 		}
 	case "version", "--version":
-		fmt.Fprintln(stdout, "stacfs", versionString())
+		err = cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 	default:
-		if isFstabForm(args) { // stacfs NAME MOUNTPOINT -o OPTIONS, from mount.fuse3
-			err = cmdFstab(ctx, args, stdout, stderr)
-			break
-		}
 		fmt.Fprintf(stderr, "stacfs: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+	return exitStatus(err, stderr)
+}
+
+// exitStatus prints err once and returns the exit status: 0, 2 for a bad
+// command line, else 1.
+func exitStatus(err error, stderr io.Writer) int {
 	switch {
-	case err == nil || errors.Is(err, flag.ErrHelp):
+	case err == nil || errors.Is(err, pflag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(stderr, "stacfs:", err)
@@ -120,6 +132,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "stacfs:", err)
 		return 1
 	}
+}
+
+func cmdVersion(args []string, stdout, stderr io.Writer) error {
+	fl := newFlagSet("version", "stacfs version", stderr)
+	pos, err := parse(fl, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		fl.Usage()
+		return fmt.Errorf("%w: version takes no arguments", errUsage)
+	}
+	fmt.Fprintln(stdout, "stacfs", versionString())
+	return nil
 }
 
 func versionString() string {
@@ -147,9 +173,9 @@ type logFlags struct {
 	debug  bool
 }
 
-func (l *logFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&l.level, "log-level", "info", "log level: debug, info, warn, error")
-	fs.StringVar(&l.format, "log-format", "text", "log format: text or json")
+func (l *logFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&l.level, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
+	fs.StringVar(&l.format, "log-format", "text", "log `FORMAT`: text or json")
 	fs.BoolVar(&l.debug, "debug", false, "log FUSE operations and HTTP requests (secrets redacted)")
 }
 
@@ -171,32 +197,49 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("%w: --log-format %q: want text or json", errUsage, l.format)
 }
 
-// newFlagSet returns a flag set whose errors are usage errors.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+// newFlagSet returns a GNU-style flag set (spf13/pflag: --name, --name=value,
+// flags anywhere among the arguments) whose errors are usage errors.
+func newFlagSet(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.SortFlags = false
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
+		if fs.Lookup("help") == nil { // listed last; parse handles it
+			fs.BoolP("help", "h", false, "show this help")
+		}
+		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
 	}
 	return fs
 }
 
-// parse parses flags allowing them after positional arguments too.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("%w: %v", errUsage, err)
+// parse parses flags, which may come before, between or after positional
+// arguments. A single-dash long flag (-config, as Go's flag package took
+// it) is read as --config. -h, --help and -help print the usage and return
+// pflag.ErrHelp; a bad flag returns a usage error, printed once by run.
+func parse(fs *pflag.FlagSet, args []string) ([]string, error) {
+	norm := make([]string, 0, len(args))
+	for i, a := range args {
+		if a == "--" {
+			norm = append(norm, args[i:]...)
+			break
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
+		switch {
+		case a == "-h" || a == "-help" || a == "--help":
+			fs.Usage()
+			return nil, pflag.ErrHelp
+		case len(a) > 2 && a[0] == '-' && a[1] != '-' && !isNumber(a[1:]):
+			a = "-" + a
 		}
-		pos = append(pos, args[0])
-		args = args[1:]
+		norm = append(norm, a)
 	}
+	if err := fs.Parse(norm); err != nil {
+		return nil, fmt.Errorf("%w: %v (see stacfs %s --help)", errUsage, err, fs.Name())
+	}
+	return fs.Args(), nil
+}
+
+// isNumber reports whether s is a number (a flag's negative value).
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
 }

@@ -2,15 +2,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 
@@ -22,14 +27,76 @@ import (
 	"github.com/stacfs/stacfs/remote"
 )
 
+// mountFlags are the flags of mount that the fstab form also gives as
+// options.
+type mountFlags struct {
+	allowOther, allowRoot bool
+	uid, gid              int64
+	umask, fileMode       Mode
+	dirMode               Mode
+	startTimeout          time.Duration
+	fl                    *pflag.FlagSet
+}
+
+func (m *mountFlags) register(fl *pflag.FlagSet) {
+	m.fl = fl
+	fl.BoolVar(&m.allowOther, "allow-other", false, "let other users see the mount (as [mount] allow_other)")
+	fl.BoolVar(&m.allowRoot, "allow-root", false, "let root see the mount too (as [mount] allow_root)")
+	fl.Int64Var(&m.uid, "uid", 0, "user `ID` owning every file and folder (as [mount] uid; default: you)")
+	fl.Int64Var(&m.gid, "gid", 0, "group `ID` of every file and folder (as [mount] gid; default: yours)")
+	fl.Var(&m.umask, "umask", "clear these bits of the modes 0444 and 0555 (as [mount] umask, e.g. 027)")
+	fl.Var(&m.fileMode, "file-mode", "mode of every file (as [mount] file_mode, e.g. 0440)")
+	fl.Var(&m.dirMode, "dir-mode", "mode of every folder (as [mount] dir_mode, e.g. 0550)")
+	fl.DurationVar(&m.startTimeout, "start-timeout", defaultStartTimeout,
+		"keep trying to reach each catalog (sign-in, landing page) this `DURATION` at start, e.g. at boot")
+	noDefaults(fl, "umask", "file-mode", "dir-mode")
+}
+
+// apply writes the flags given over cfg.Mount.
+func (m *mountFlags) apply(cfg *Config) error {
+	mc := &cfg.Mount
+	if m.allowOther {
+		mc.AllowOther = true
+	}
+	if m.allowRoot {
+		mc.AllowRoot = true
+	}
+	if m.fl.Changed("uid") {
+		mc.UID = &m.uid
+	}
+	if m.fl.Changed("gid") {
+		mc.GID = &m.gid
+	}
+	if m.fl.Changed("umask") {
+		mc.Umask = &m.umask
+	}
+	if m.fl.Changed("file-mode") {
+		mc.FileMode = m.fileMode
+	}
+	if m.fl.Changed("dir-mode") {
+		mc.DirMode = m.dirMode
+	}
+	if m.startTimeout <= 0 {
+		return fmt.Errorf("%w: --start-timeout %s: want more than 0", errUsage, m.startTimeout)
+	}
+	cfg.startTimeout = m.startTimeout
+	if err := cfg.checkValues(); err != nil {
+		return fmt.Errorf("%w: %v (from the flags)", errUsage, err)
+	}
+	return nil
+}
+
 func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME] [--daemon [--log-file FILE]] MOUNTPOINT", stderr)
-	cfgPath := fl.String("config", "", "config file (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
-	only := fl.String("catalog", "", "mount only this catalog: the root holds its collections")
+	cfgPath := fl.String("config", "", "config `FILE` (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
+	only := fl.String("catalog", "", "mount only catalog `NAME`: the root holds its collections")
 	daemon := fl.Bool("daemon", false, "mount in the background and return once mounted")
-	logFile := fl.String("log-file", "", "append the log to FILE (with --daemon, else it is discarded)")
-	allowOther := fl.Bool("allow-other", false, "let other users see the mount (as [mount] allow_other)")
-	metricsAddr := fl.String("metrics", "", "serve Prometheus metrics on ADDR (e.g. 127.0.0.1:9477) at /metrics")
+	logFile := fl.String("log-file", "", "append the log to `FILE` instead of stderr (with --daemon, where stderr is discarded, the only log)")
+	metricsAddr := fl.String("metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9477) at /metrics")
+	var mf mountFlags
+	mf.register(fl)
+	var cf configFlags
+	cf.register(fl)
 	var lf logFlags
 	lf.register(fl)
 	pos, err := parse(fl, args)
@@ -53,29 +120,77 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if path == "" {
 		path = DefaultConfigPath()
 	}
-	cfg, err := LoadConfig(path)
+	cfg, err := loadUsable(path, *only, log)
 	if err != nil {
+		return err
+	}
+	if err := cf.apply(cfg); err != nil {
+		return err
+	}
+	if err := mf.apply(cfg); err != nil {
 		return err
 	}
 	if *daemon {
 		return daemonize(args, pos[0], *logFile)
 	}
-	if *allowOther {
-		cfg.Mount.AllowOther = true
-	}
 	cfg.metricsAddr = *metricsAddr
-	return mountAndServe(ctx, cfg, *only, pos[0], lf.debug, log, stdout)
+	return mountAndServe(ctx, cfg, *only, pos[0], lf.debug, log, nil)
+}
+
+// loadUsable loads the config. Catalogs whose tables are unusable (a
+// credentials file that is missing, say) are logged and left to
+// mountAndServe, which shows them as broken folders: the config fails only
+// when it is unusable as a whole, or when the one catalog asked for is.
+func loadUsable(path, only string, log *slog.Logger) (*Config, error) {
+	cfg, err := LoadConfig(path)
+	var ce catalogErrors
+	if !errors.As(err, &ce) {
+		return cfg, err
+	}
+	if only != "" {
+		if _, err := cfg.Catalog(only); err != nil {
+			return nil, err
+		}
+	}
+	return cfg, nil
 }
 
 // mountAndServe mounts cfg's catalogs (or only one) on dir and serves until
-// SIGINT/SIGTERM or an external unmount.
-func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug bool, log *slog.Logger, stdout io.Writer) error {
+// SIGINT/SIGTERM or an external unmount. Catalogs that cannot start are
+// shown as folders whose listing fails (EACCES), with an ERROR log; when
+// none starts, it fails. mounted, when set, is called once the mount is up
+// (demo prints its help).
+func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug bool, log *slog.Logger, mounted func()) error {
+	// A reader of stdout or stderr that went away (stacfs ... | tee, then
+	// Ctrl-C) must not kill stacfs with SIGPIPE before it unmounts: writes
+	// to a closed pipe fail with EPIPE instead.
+	signal.Ignore(syscall.SIGPIPE)
+	// SIGINT and SIGTERM from here on: during start-up they stop it, once
+	// mounted they unmount (a stop right after READY=1 must not find the
+	// default action, which would leave the mount behind).
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	startCtx, cancelStart := context.WithCancel(ctx)
+	defer cancelStart()
+	stop := make(chan os.Signal, 1)
+	go func() {
+		select {
+		case s := <-sig:
+			stop <- s
+			cancelStart()
+		case <-startCtx.Done():
+		}
+	}()
 	names := cfg.CatalogNames()
 	if only != "" {
 		if _, err := cfg.Catalog(only); err != nil {
 			return err
 		}
 		names = []string{only}
+	}
+	if err := prepareMountpoint(dir, log); err != nil {
+		return err
 	}
 	cc := cfg.Cache
 	shared, err := openShared(cfg, log) // nil without [cache.shared]
@@ -99,35 +214,39 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		ccs = append(ccs, cfg.Catalogs[name])
 	}
 	warnLoosePermissions(log, ccs)
-	var cats []*catalog.Catalog
-	for _, cc := range ccs {
-		client, err := newClient(cfg, cc, log)
-		if err != nil {
-			return err
-		}
-		m.observe(cc.name, client)
-		shareMetadata(cfg, cc, client, shared)
-		// Wrong credentials fail here, before anything is mounted.
-		if err := signIn(ctx, cc, client); err != nil {
-			return err
-		}
-		cat, err := newCatalog(ctx, cfg, cc, client, bc, log)
-		if err != nil {
-			return err
-		}
-		cats = append(cats, cat)
-	}
-	if err := prepareMountpoint(dir, log); err != nil {
+	cats, broken, err := startCatalogs(startCtx, cfg, ccs, bc, m, shared, log)
+	if err != nil {
 		return err
+	}
+	capacity := int64(cc.Memory)
+	if cc.Dir != "" {
+		capacity += int64(cc.Disk)
+	}
+	fileMode, dirMode := cfg.Mount.modes()
+	var uid, gid *uint32
+	if cfg.Mount.UID != nil {
+		u := uint32(*cfg.Mount.UID)
+		uid = &u
+	}
+	if cfg.Mount.GID != nil {
+		g := uint32(*cfg.Mount.GID)
+		gid = &g
 	}
 	fsys := stacfs.New(stacfs.Options{
 		Catalogs:     cats,
+		Broken:       broken,
 		Single:       only != "",
 		Cache:        bc,
+		CacheBytes:   capacity,
 		Logger:       log,
 		EntryTimeout: cfg.Cache.MetadataTTL.Duration,
 		Debug:        debug,
 		AllowOther:   cfg.Mount.AllowOther,
+		AllowRoot:    cfg.Mount.AllowRoot,
+		UID:          uid,
+		GID:          gid,
+		FileMode:     fileMode,
+		DirMode:      dirMode,
 		Observe:      m.op(),
 		Served:       m.served(),
 	})
@@ -136,8 +255,78 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		return fmt.Errorf("mount %s: %w", dir, err)
 	}
 	log.Info("mounted", "mountpoint", dir, "catalogs", names)
+	if mounted != nil {
+		mounted()
+	}
+	if ok, err := sdNotify("READY=1"); err != nil {
+		log.Warn("could not tell systemd the mount is ready", "err", err)
+	} else if ok {
+		log.Debug("told systemd the mount is ready")
+	}
 	daemonMounted()
-	return serve(ctx, srv, dir, log)
+	return serve(ctx, srv, dir, stop, log)
+}
+
+// startCatalogs starts each catalog (in parallel, each within
+// cfg.startTimeout): sign-in, landing page, views. Those that fail are
+// returned as broken, with an ERROR log; when every one fails, so does
+// startCatalogs.
+func startCatalogs(ctx context.Context, cfg *Config, ccs []*CatalogConfig, bc *cache.Cache, m *mountMetrics, shared *cache.Shared, log *slog.Logger) ([]*catalog.Catalog, []stacfs.Broken, error) {
+	timeout := cfg.startTimeout
+	if timeout <= 0 {
+		timeout = defaultStartTimeout
+	}
+	cats := make([]*catalog.Catalog, len(ccs))
+	errs := make([]error, len(ccs))
+	clients := make([]*remote.Client, len(ccs))
+	for i, cc := range ccs {
+		if errs[i] = cc.err; errs[i] != nil {
+			continue
+		}
+		if clients[i], errs[i] = newClient(cfg, cc, log); errs[i] == nil {
+			m.observe(cc.name, clients[i])
+			shareMetadata(cfg, cc, clients[i], shared)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, cc := range ccs {
+		if errs[i] != nil {
+			continue
+		}
+		wg.Go(func() {
+			cats[i], errs[i] = startOne(ctx, cfg, cc, clients[i], bc, timeout, log)
+		})
+	}
+	wg.Wait()
+	var ok []*catalog.Catalog
+	var broken []stacfs.Broken
+	for i, cc := range ccs {
+		if errs[i] == nil {
+			ok = append(ok, cats[i])
+			continue
+		}
+		if len(ccs) == 1 {
+			return nil, nil, errs[i]
+		}
+		log.Error("catalog not mounted: its folder lists nothing (EACCES)", "catalog", cc.name, "err", errs[i])
+		broken = append(broken, stacfs.Broken{Name: cc.name, Err: errs[i]})
+	}
+	if len(ok) == 0 {
+		return nil, nil, fmt.Errorf("no catalog could start: %w", errors.Join(errs...))
+	}
+	return ok, broken, nil
+}
+
+// startOne wires one catalog after its start-up steps passed.
+func startOne(ctx context.Context, cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, timeout time.Duration, log *slog.Logger) (*catalog.Catalog, error) {
+	clog := log.With("catalog", cc.name)
+	p := startPolicy{total: timeout, retrying: func(step string, attempt int, err error, wait time.Duration) {
+		clog.Warn("start-up: "+step+" failed; trying again", "attempt", attempt, "in", wait, "err", err)
+	}}
+	if _, err := startCatalog(ctx, cc, client, p); err != nil {
+		return nil, fmt.Errorf("catalog %q: %w", cc.name, err)
+	}
+	return newCatalog(cfg, cc, client, bc, log), nil
 }
 
 // newClient builds the HTTP client of one catalog, with its token source
@@ -170,27 +359,9 @@ func newClient(cfg *Config, cc *CatalogConfig, log *slog.Logger) (*remote.Client
 	return client, nil
 }
 
-// signInTimeout bounds the first token fetch at start.
-const signInTimeout = 30 * time.Second
-
-// signIn fetches the first token, so that wrong credentials fail at start
-// with the token server's own message.
-func signIn(ctx context.Context, cc *CatalogConfig, client *remote.Client) error {
-	if client.Auth == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, signInTimeout)
-	defer cancel()
-	if _, err := client.Auth.Tokens.Token(ctx); err != nil {
-		return fmt.Errorf("catalog %q: sign-in failed: %w", cc.name, err)
-	}
-	return nil
-}
-
-// newCatalog wires one configured catalog and its views. A view that uses
-// what the server does not support (filter, query) fails here, before
-// anything is mounted.
-func newCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, log *slog.Logger) (*catalog.Catalog, error) {
+// newCatalog wires one configured catalog and its views (startCatalog
+// checked that the server supports what they use).
+func newCatalog(cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, log *slog.Logger) *catalog.Catalog {
 	src := &remote.Catalog{Client: client, URL: cc.URL}
 	objs := cc.objects(client, assetReader(cc, client, log))
 	cat := catalog.New(src, objs, catalog.Options{
@@ -203,34 +374,33 @@ func newCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, client *rem
 		ShareBlocks: shares(cfg, cc),
 		Logger:      log,
 	})
-	if err := addViews(ctx, cc, src, cat); err != nil {
-		return nil, err
-	}
-	return cat, nil
+	addViews(cc, cat)
+	return cat
 }
 
-// serve waits for an external unmount, or unmounts on SIGINT/SIGTERM.
-func serve(ctx context.Context, srv *fuse.Server, dir string, log *slog.Logger) error {
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
+// serve waits for an external unmount, or unmounts on a signal from stop.
+func serve(ctx context.Context, srv *fuse.Server, dir string, stop <-chan os.Signal, log *slog.Logger) error {
 	done := make(chan struct{})
 	go func() { srv.Wait(); close(done) }()
+	var why string
 	select {
 	case <-done:
 		log.Info("unmounted from outside", "mountpoint", dir)
 		return nil
-	case s := <-sig:
-		log.Info("unmounting", "signal", s.String(), "mountpoint", dir)
+	case s := <-stop:
+		why = s.String()
 	case <-ctx.Done():
+		why = "cancelled"
 	}
-	return unmount(srv, dir, done, log)
+	// Unmount first, log after: a log write that fails (stderr gone)
+	// must never leave the mount behind.
+	return unmount(srv, dir, done, why, log)
 }
 
 // unmount unmounts, retrying briefly while the mount is busy, then detaches
 // it lazily so the process always exits promptly: reads still in flight
 // end when the process does (the kernel fails them), new ones cannot start.
-func unmount(srv *fuse.Server, dir string, done <-chan struct{}, log *slog.Logger) error {
+func unmount(srv *fuse.Server, dir string, done <-chan struct{}, why string, log *slog.Logger) error {
 	var err error
 	for range 3 {
 		if err = srv.Unmount(); err == nil {
@@ -239,16 +409,16 @@ func unmount(srv *fuse.Server, dir string, done <-chan struct{}, log *slog.Logge
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		log.Warn("mount busy; detaching it", "mountpoint", dir, "err", err)
 		if derr := syscall.Unmount(dir, syscall.MNT_DETACH); derr != nil {
 			_ = exec.Command("fusermount3", "-u", "-z", dir).Run()
 		}
+		log.Warn("mount was busy; detached it", "mountpoint", dir, "err", err)
 	}
 	select {
 	case <-done:
 	case <-time.After(time.Second):
 	}
-	log.Info("unmounted", "mountpoint", dir)
+	log.Info("unmounted", "mountpoint", dir, "signal", why)
 	return nil
 }
 
@@ -267,6 +437,15 @@ func prepareMountpoint(dir string, log *slog.Logger) error {
 		}
 	}
 	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// mount and demo both create a missing mount point (not its
+		// parents: a typo in them still fails).
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("mountpoint: %w", err)
+		}
+		log.Info("created the mount point", "mountpoint", dir)
+		fi, err = os.Stat(dir)
+	}
 	if err != nil {
 		return fmt.Errorf("mountpoint: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/stacfs/stacfs/mountinfo"
 )
 
 // prefetchFile is one regular file to read.
@@ -41,6 +43,11 @@ func cmdPrefetch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if *jobs < 1 {
 		return fmt.Errorf("%w: --jobs %d: want at least 1", errUsage, *jobs)
+	}
+	for _, path := range pos {
+		if err := inStacfs(path); err != nil {
+			return err
+		}
 	}
 	var failMu sync.Mutex
 	fail := func(path string, err error) {
@@ -92,6 +99,19 @@ feed:
 		return fmt.Errorf("prefetch: %d failed", n)
 	}
 	return ctx.Err()
+}
+
+// inStacfs refuses a path outside a stacfs mount: reading it warms no
+// cache of stacfs.
+func inStacfs(path string) error {
+	m, err := mountinfo.MountOf(path)
+	if err != nil {
+		return fmt.Errorf("%w: prefetch %s: %v", errUsage, path, err)
+	}
+	if typ := mountinfo.FSType(m); typ != "fuse.stacfs" {
+		return fmt.Errorf("%w: prefetch %s: not in a stacfs mount (it is on %s, a %s file system)", errUsage, path, m, typ)
+	}
+	return nil
 }
 
 // collectPrefetch lists the regular files under paths. It does not follow

@@ -37,3 +37,26 @@ func TestPrefetchSkipsZipViews(t *testing.T) {
 		t.Errorf("prefetch reads %q, want %q", got, want)
 	}
 }
+
+// TestCollectPrefetchNoSymlinks: the walk reads regular files only and
+// follows no symbolic link inside the folder it walks.
+func TestCollectPrefetchNoSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "big"), make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a"), []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "big"), filepath.Join(dir, "big")); err != nil {
+		t.Fatal(err)
+	}
+	files := collectPrefetch([]string{dir}, func(p string, err error) { t.Errorf("%s: %v", p, err) })
+	if len(files) != 1 || files[0].path != filepath.Join(dir, "a") || files[0].size != 5 {
+		t.Errorf("files %+v, want only a (5 bytes)", files)
+	}
+}

@@ -71,3 +71,38 @@ func (d *Duration) Set(v string) error { return d.UnmarshalText([]byte(v)) }
 
 // Type names the value in flag help.
 func (d *Duration) Type() string { return "DURATION" }
+
+// Mode is a set of permission bits (file_mode, dir_mode, umask): a string
+// of octal digits ("0644", "022") or a TOML octal number (0o644).
+type Mode uint32
+
+// UnmarshalTOML reads "0644" or 0o644 from the config; a decimal number
+// such as 644 is refused, as it is almost always meant as octal.
+func (m *Mode) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		return m.Set(v)
+	case int64:
+		if v < 0 || v > 0o777 {
+			return fmt.Errorf("%d is not a mode: write it as a string of octal digits, e.g. \"0644\", or 0o644", v)
+		}
+		*m = Mode(v)
+		return nil
+	}
+	return fmt.Errorf("%v is not a mode (e.g. \"0644\")", v)
+}
+
+// Set reads octal digits, as mount options and flags give them.
+func (m *Mode) Set(s string) error {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || n > 0o777 {
+		return fmt.Errorf("%q is not a mode (octal, at most 0777, e.g. \"0644\")", s)
+	}
+	*m = Mode(n)
+	return nil
+}
+
+func (m Mode) String() string { return fmt.Sprintf("%04o", uint32(m)) }
+
+// Type names the value in flag help.
+func (m *Mode) Type() string { return "MODE" }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -116,13 +115,11 @@ func (cat *CatalogConfig) viewNames() []string {
 	return names
 }
 
-// addViews checks that the server supports what the catalog's views use
-// (filter, query) and adds the views to c.
-func addViews(ctx context.Context, cc *CatalogConfig, src *remote.Catalog, c *catalog.Catalog) error {
-	if len(cc.Views) == 0 {
-		return nil
-	}
-	var l *remote.Landing
+// viewsConform checks that the server supports what the catalog's views
+// use (filter, query): one error per view that needs a class the landing
+// page does not list.
+func viewsConform(cc *CatalogConfig, l *remote.Landing) []error {
+	var errs []error
 	for _, name := range cc.viewNames() {
 		v := cc.Views[name]
 		var need []struct{ key, substr, class string }
@@ -132,21 +129,21 @@ func addViews(ctx context.Context, cc *CatalogConfig, src *remote.Catalog, c *ca
 		if v.Query != nil {
 			need = append(need, struct{ key, substr, class string }{"query", "#query", queryClass})
 		}
-		if len(need) > 0 && l == nil {
-			var err error
-			if l, err = src.Landing(ctx); err != nil {
-				return fmt.Errorf("catalog %q: view %q: reading the landing page's conformance: %w", cc.name, name, err)
-			}
-		}
 		for _, n := range need {
 			if !l.Conforms(n.substr) {
-				return fmt.Errorf("catalog %q: view %q uses %s, but the server does not conform to %s (its landing page's conformsTo lacks it)",
-					cc.name, name, n.key, n.class)
+				errs = append(errs, fmt.Errorf("view %q uses %s, but the server does not conform to %s (its landing page's conformsTo lacks it)",
+					name, n.key, n.class))
 			}
 		}
-		c.View(name, v.filter)
 	}
-	return nil
+	return errs
+}
+
+// addViews adds the catalog's views to c (viewsConform checked them).
+func addViews(cc *CatalogConfig, c *catalog.Catalog) {
+	for _, name := range cc.viewNames() {
+		c.View(name, cc.Views[name].filter)
+	}
 }
 
 // freeformKey reports whether k lies inside a view's filter or query table,
