@@ -4,7 +4,14 @@ BIN     := bin/stacfs
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build run test deps vet unit clean fuzz bench test-gis
+.PHONY: all build run test deps vet unit clean fuzz bench test-gis cross install
+
+# Where make install puts things: $(DESTDIR)$(PREFIX)/bin/stacfs and so on.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+# Platforms make test cross-compiles stacfs for (a build, not a run).
+CROSS   := darwin/arm64 darwin/amd64 linux/arm64
 
 # Fuzz targets (package:target), each run for FUZZTIME by make fuzz.
 FUZZ     := remote:FuzzParseItem remote:FuzzNextLink remote:FuzzScope remote:FuzzContentRange catalog:FuzzLayout catalog:FuzzSanitize cog:FuzzParse zipindex:FuzzRead zarrstore:FuzzOpen
@@ -22,7 +29,7 @@ run: build
 
 # Install what the tests need (fuse3, GDAL), then run every test: unit tests
 # and real kernel mounts with real clients, under the race detector.
-test: deps vet
+test: deps vet cross
 	$(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
@@ -43,6 +50,28 @@ fuzz:
 
 deps:
 	./scripts/install-deps.sh
+
+# Cross-compile the command for each of CROSS (macOS needs macFUSE to run it).
+cross:
+	@set -e; for p in $(CROSS); do \
+	  echo "cross-compile stacfs for $$p"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/stacfs; \
+	done
+
+# Install the binary (on root's PATH with the default PREFIX, as the fstab
+# helper form needs), the systemd unit (Type=notify) with the binary's
+# path, and the help of every command. DESTDIR stages it for a package.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/share/doc/stacfs
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/stacfs
+	sed 's|/usr/local/bin/stacfs|$(PREFIX)/bin/stacfs|g' docs/stacfs.service > $(DESTDIR)$(PREFIX)/lib/systemd/system/stacfs.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/stacfs.service
+	install -m 0644 README.md config.toml.example docs/semantics.md $(DESTDIR)$(PREFIX)/share/doc/stacfs/
+	./$(BIN) --help > $(DESTDIR)$(PREFIX)/share/doc/stacfs/stacfs.txt
+	@set -e; for c in mount demo check prefetch token refresh version; do \
+	  ./$(BIN) $$c --help > $(DESTDIR)$(PREFIX)/share/doc/stacfs/stacfs-$$c.txt 2>&1; \
+	done
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/stacfs; help in $(PREFIX)/share/doc/stacfs; unit $(PREFIX)/lib/systemd/system/stacfs.service"
 
 vet:
 	$(GO) vet ./...

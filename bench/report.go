@@ -531,7 +531,7 @@ const docTemplate = "# Performance\n\n" +
 	"output's new memory in `/dev/shm`, whose price swings from run to run on a VM.\n" +
 	"How the read path got to these figures, the variants measured on\n" +
 	"the way, and this machine's costs of process start-up and fresh memory:\n" +
-	"[performance-tuning.md](performance-tuning.md).\n\n" +
+	"[dev/performance-tuning.md](dev/performance-tuning.md).\n\n" +
 	"## Results\n\n" +
 	"%[4]s\n\n" +
 	"%[5]s\n" +

@@ -138,3 +138,20 @@ func (m *memo[K, V]) forget(k K) {
 	delete(m.entries, k)
 	m.mu.Unlock()
 }
+
+// expireIf makes the loaded entries whose key matches expire now: the next
+// get loads again, with the old value as its fallback if that fails. A load
+// in flight is left to finish: it is fresh.
+func (m *memo[K, V]) expireIf(match func(K) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, e := range m.entries {
+		select {
+		case <-e.done:
+			if match(k) {
+				e.expires = time.Time{}
+			}
+		default:
+		}
+	}
+}

@@ -222,7 +222,8 @@ var _ interface {
 } = viewResult{}
 
 // jsonFile is a JSON document (item.json, collection.json), in memory or
-// in a listing's spool.
+// in a listing's spool: the server's bytes and a newline, as text files
+// end (cat, tail and shells then show it whole).
 type jsonFile struct {
 	fusefs.Inode
 	fs    *FS
@@ -242,7 +243,7 @@ func (j *jsonFile) fill(_ context.Context, out *fuse.Attr) syscall.Errno {
 	out.Mode = j.mode()
 	out.Nlink = 1
 	out.Ino = ino(j.path)
-	out.Size = uint64(j.doc.Size())
+	out.Size = uint64(j.doc.Size()) + 1 // the newline
 	out.Blocks = (out.Size + 511) / 512
 	setTime(out, j.mtime)
 	return 0
@@ -273,9 +274,20 @@ func (j *jsonFile) Open(_ context.Context, flags uint32) (_ fusefs.FileHandle, _
 // Read implements fusefs.NodeReader.
 func (j *jsonFile) Read(_ context.Context, _ fusefs.FileHandle, dest []byte, off int64) (_ fuse.ReadResult, errno syscall.Errno) {
 	defer j.fs.op("read", j.path, &errno)()
-	n, err := j.doc.ReadAt(dest, off)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, j.fs.fail("read", j.path, err)
+	size := j.doc.Size()
+	if off > size {
+		return fuse.ReadResultData(nil), 0
+	}
+	n := 0
+	if off < size {
+		var err error
+		if n, err = j.doc.ReadAt(dest[:min(len(dest), int(size-off))], off); err != nil && !errors.Is(err, io.EOF) {
+			return nil, j.fs.fail("read", j.path, err)
+		}
+	}
+	if off+int64(n) == size && n < len(dest) {
+		dest[n] = '\n'
+		n++
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }

@@ -80,7 +80,7 @@ func put(m map[string]string, name, value string) {
 func getxattr(attrs map[string]string, name string, dest []byte) (uint32, syscall.Errno) {
 	v, ok := attrs[name]
 	if !ok {
-		return 0, syscall.ENODATA
+		return 0, errNoAttr
 	}
 	if len(dest) == 0 {
 		return uint32(len(v)), 0
@@ -152,6 +152,16 @@ func (d *dir) xattrs() map[string]string {
 // Getxattr implements fusefs.NodeGetxattrer.
 func (d *dir) Getxattr(_ context.Context, name string, dest []byte) (_ uint32, errno syscall.Errno) {
 	defer d.fs.op("getxattr", d.path, &errno)()
+	if name == RefreshXattr {
+		v := refreshDir(d)
+		if len(dest) == 0 { // a size query
+			return uint32(len(v)), 0
+		}
+		if len(dest) < len(v) {
+			return 0, syscall.ERANGE
+		}
+		return uint32(copy(dest, v)), 0
+	}
 	return getxattr(d.xattrs(), name, dest)
 }
 

@@ -198,9 +198,16 @@ func TestAttributes(t *testing.T) {
 func TestItemJSON(t *testing.T) {
 	f := newFixture(t, fakestac.Options{})
 	m := startMount(t, configFor(f.srv, ""))
-	g := sameJSONAsAPI(t, filepath.Join(m.Dir, "S2/2024/02/10/S2_null_dt/item.json"), f.srv.STACURL+"collections/S2/items/S2_null_dt")
+	p := filepath.Join(m.Dir, "S2/2024/02/10/S2_null_dt/item.json")
+	g := sameJSONAsAPI(t, p, f.srv.STACURL+"collections/S2/items/S2_null_dt")
 	if p := g["properties"].(map[string]any); p["datetime"] != nil {
 		t.Errorf("datetime = %v, want null as the API returned it", p["datetime"])
+	}
+	// One line of JSON and a newline, as text files end; the size counts it.
+	b, _ := os.ReadFile(p)
+	fi, err := os.Stat(p)
+	if err != nil || !bytes.HasSuffix(b, []byte("}\n")) || bytes.Count(b, []byte("\n")) != 1 || fi.Size() != int64(len(b)) {
+		t.Errorf("item.json: %d bytes, size %d (%v), ends %q", len(b), fi.Size(), err, b[max(0, len(b)-8):])
 	}
 }
 

@@ -6,6 +6,7 @@
 //
 //	stacfs mount [--config FILE] [--catalog NAME] [--daemon] MOUNTPOINT
 //	stacfs prefetch [--jobs N] PATH...
+//	stacfs refresh PATH...
 //	stacfs NAME MOUNTPOINT -o OPTIONS (mount.fuse3 / fstab form)
 //	stacfs demo [MOUNTPOINT]
 //	stacfs token [--config FILE] --catalog NAME
@@ -53,6 +54,9 @@ Usage:
         the mount.fuse3 form, for fstab: a daemonized mount of catalog NAME
   stacfs demo [MOUNTPOINT]
         serve the built-in demo catalog on loopback and mount it (default ./mnt)
+  stacfs refresh PATH...
+        list a folder of a mount and the folders below it again now, not
+        after metadata_ttl (new items show at once)
   stacfs token [--config FILE] --catalog NAME
         print a fresh access token of a catalog (for curl or GDAL_HTTP_HEADERS)
   stacfs check [--config FILE] [--catalog NAME]
@@ -104,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "token":
 		err = cmdToken(ctx, rest, stdout, stderr)
+	case "refresh":
+		err = cmdRefresh(ctx, rest, stdout, stderr)
 	case "check":
 		if err = cmdCheck(ctx, rest, stdout, stderr); errors.Is(err, errChecksFailed) {
 			return 1 // the report says what failed

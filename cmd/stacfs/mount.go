@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -409,9 +408,7 @@ func unmount(srv *fuse.Server, dir string, done <-chan struct{}, why string, log
 		time.Sleep(100 * time.Millisecond)
 	}
 	if err != nil {
-		if derr := syscall.Unmount(dir, syscall.MNT_DETACH); derr != nil {
-			_ = exec.Command("fusermount3", "-u", "-z", dir).Run()
-		}
+		_ = detach(dir)
 		log.Warn("mount was busy; detached it", "mountpoint", dir, "err", err)
 	}
 	select {
@@ -430,10 +427,8 @@ func prepareMountpoint(dir string, log *slog.Logger) error {
 			return fmt.Errorf("mountpoint %s: already mounted", dir)
 		}
 		log.Warn("cleaning a stale mount left by a crash", "mountpoint", dir)
-		if uerr := syscall.Unmount(dir, syscall.MNT_DETACH); uerr != nil {
-			if out, ferr := exec.Command("fusermount3", "-u", "-z", dir).CombinedOutput(); ferr != nil {
-				return fmt.Errorf("mountpoint %s: stale mount could not be cleaned: %v: %s", dir, uerr, out)
-			}
+		if err := detach(dir); err != nil {
+			return fmt.Errorf("mountpoint %s: stale mount could not be cleaned: %w", dir, err)
 		}
 	}
 	fi, err := os.Stat(dir)

@@ -106,10 +106,10 @@ feed:
 func inStacfs(path string) error {
 	m, err := mountinfo.MountOf(path)
 	if err != nil {
-		return fmt.Errorf("%w: prefetch %s: %v", errUsage, path, err)
+		return fmt.Errorf("%w: %s: %v", errUsage, path, err)
 	}
 	if typ := mountinfo.FSType(m); typ != "fuse.stacfs" {
-		return fmt.Errorf("%w: prefetch %s: not in a stacfs mount (it is on %s, a %s file system)", errUsage, path, m, typ)
+		return fmt.Errorf("%w: %s is not in a stacfs mount (it is on %s, a %s file system)", errUsage, path, m, typ)
 	}
 	return nil
 }
