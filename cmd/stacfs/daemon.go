@@ -15,8 +15,9 @@ import (
 	"github.com/stacfs/stacfs/mountinfo"
 )
 
-// daemonTimeout bounds how long `mount --daemon` waits for the mount.
-const daemonTimeout = 30 * time.Second
+// daemonSlack is how long `mount --daemon` waits for the mount beyond the
+// child's --start-timeout (its catalogs' start-up retries).
+const daemonSlack = 30 * time.Second
 
 // envDaemonQuiet tells a daemonized child that its stderr is a temporary
 // file, to be replaced by /dev/null once mounted.
@@ -25,7 +26,8 @@ const envDaemonQuiet = "STACFS_DAEMON_QUIET"
 // daemonize re-executes stacfs with args minus --daemon and --log-file in
 // the background (new session, stdin/stdout on /dev/null, stderr on
 // logFile or discarded) and waits until dir is mounted or the child exits.
-func daemonize(args []string, dir, logFile string) error {
+func daemonize(args []string, dir, logFile string, startTimeout time.Duration) error {
+	daemonTimeout := startTimeout + daemonSlack
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err

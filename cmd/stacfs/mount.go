@@ -130,7 +130,7 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if *daemon {
-		return daemonize(args, pos[0], *logFile)
+		return daemonize(args, pos[0], *logFile, cfg.startTimeout)
 	}
 	cfg.metricsAddr = *metricsAddr
 	return mountAndServe(ctx, cfg, *only, pos[0], lf.debug, log, nil)
