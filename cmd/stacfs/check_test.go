@@ -100,7 +100,7 @@ func TestCheck(t *testing.T) {
 			config: fmt.Sprintf("[network]\nretry_budget = \"2s\"\n\n[catalogs.dead]\nurl = %q\n",
 				deadURL),
 			status:   1,
-			want:     []string{"FAIL dead: landing page: ", "1 check ok, 1 failed"},
+			want:     []string{"FAIL dead: landing page: ", "1 check ok, 1 failed", "...  dead: landing page: ", "(try 1; trying again in 1s)", "gave up after"},
 			maxTakes: 15 * time.Second,
 		},
 		{
