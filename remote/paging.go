@@ -84,6 +84,20 @@ func decodePage(raw []byte) (*pageDoc, error) {
 	return &doc, nil
 }
 
+// peekNext finds the next link of a page without validating or decoding the rest of it
+// (nil when there is none, or the page is not what it should be: decodePage says why).
+func peekNext(raw []byte) *link {
+	l := gjson.GetBytes(raw, "links")
+	if !l.IsArray() {
+		return nil
+	}
+	var doc pageDoc
+	if json.Unmarshal([]byte(l.Raw), &doc.Links) != nil {
+		return nil
+	}
+	return doc.next()
+}
+
 // rawArray copies the elements of a JSON array (nil for null).
 func rawArray(name string, v gjson.Result) ([]json.RawMessage, error) {
 	if v.Type == gjson.Null {
@@ -234,6 +248,16 @@ func (c *Catalog) walk(ctx context.Context, req stacRequest, eager bool, visit f
 		if a.err != nil {
 			return a.err
 		}
+		early := ""
+		if eager && i+1 < maxPages {
+			// Ask for the next page before this one is even validated: a page
+			// of 1 000 items takes a while to check and decode.
+			if nl := peekNext(a.raw); nl != nil {
+				if r, err := nextRequest(req, nl, a.u); err == nil && !visited[r.key()] {
+					pending, early = fetch(r), r.key()
+				}
+			}
+		}
 		doc, err := decodePage(a.raw)
 		if err != nil {
 			return fmt.Errorf("page %d of %s: %w: %v", i+1, RedactURL(req.url), ErrBadResponse, err)
@@ -250,7 +274,7 @@ func (c *Catalog) walk(ctx context.Context, req stacRequest, eager bool, visit f
 			if next, nextErr = nextRequest(req, nl, a.u); nextErr == nil && !visited[next.key()] {
 				haveNext = true
 				visited[next.key()] = true
-				if eager || i > 0 {
+				if (eager || i > 0) && early != next.key() {
 					pending = fetch(next)
 				}
 			}
