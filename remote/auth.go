@@ -166,7 +166,9 @@ func (c *Client) chain(hc *http.Client, req *http.Request) (*http.Response, stri
 			drainClose(resp.Body)
 			return nil, tok, fmt.Errorf("%s %s: redirect to an invalid location: %w", cur.Method, RedactURL(cur.URL.String()), ErrBadResponse)
 		}
-		if c.leavesScope(req.URL, next) && signIn(next) {
+		// A sign-in page of another origin ends the chain even inside the scope
+		// (urs.earthdata.nasa.gov is under the Earthdata preset's *.earthdata.nasa.gov).
+		if signIn(next) && (c.leavesScope(req.URL, next) || otherOrigin(cur.URL, next)) {
 			drainClose(resp.Body)
 			return nil, tok, fmt.Errorf("%s %s: %w at %s", cur.Method, RedactURL(cur.URL.String()), ErrAuthRedirect, RedactURL(next.String()))
 		}
@@ -284,4 +286,11 @@ func signIn(u *url.URL) bool {
 		}
 	}
 	return false
+}
+
+// otherOrigin reports whether b is on another origin than a.
+func otherOrigin(a, b *url.URL) bool {
+	oa, _ := originOf(a)
+	ob, ok := originOf(b)
+	return !ok || oa != ob
 }

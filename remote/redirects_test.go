@@ -174,3 +174,20 @@ func TestMaxAge(t *testing.T) {
 		}
 	}
 }
+
+// TestClientSignInInsideScope: a Client reading a download host straight (no Redirects)
+// with a dead token is sent to Earthdata Login, which is inside the scope: the chain ends
+// there with ErrAuthRedirect (after one renewal), and never reads the sign-in page.
+func TestClientSignInInsideScope(t *testing.T) {
+	t.Parallel()
+	e := fakestac.NewEarthdata(fakestac.EarthdataOptions{})
+	defer e.Close()
+	rd, _, _ := edlReader(t, e, AuthConfig{Type: AuthBearer, Token: "EDL-dead-token"})
+	_, _, err := rd.Client.ReadHead(context.Background(), e.Hrefs[e.Items[0]+"/B04"], 100)
+	if !errors.Is(err, ErrAuthRedirect) {
+		t.Fatalf("a dead token: %v, want ErrAuthRedirect", err)
+	}
+	if n := e.URS.Count("/oauth"); n != 0 {
+		t.Errorf("%d requests to the sign-in page", n)
+	}
+}
