@@ -1,5 +1,6 @@
 // Package fakestac is a fake STAC API server for the stacfs tests and for the built-in demo
-// catalog (stacfs demo). It imports only the standard library.
+// catalog (stacfs demo). Besides the standard library it imports only the AWS SDK's
+// SigV4 signer, which its S3 endpoint uses to check signatures.
 //
 // # What it serves
 //
