@@ -51,6 +51,9 @@ func Layout(it remote.Item) *Node {
 	paths := make([][]string, len(assets))
 	for i, a := range assets {
 		paths[i] = hrefPath(a.Href)
+		if name := odataName(it.ID, a, paths[i]); name != "" {
+			paths[i] = []string{name}
+		}
 	}
 	prefix := productPrefix(it.ID, assets, paths)
 
@@ -101,6 +104,27 @@ func origin(href string) string {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
+}
+
+// odataName names an OData media resource (CDSE's .../Products(uuid)/$value
+// and .../Nodes(name)/$value), whose last segment says nothing: the node's
+// name, for a whole product the item id with the extension of its media
+// type, else the asset key. "" when the href is not one.
+func odataName(id string, a remote.Asset, segs []string) string {
+	if len(segs) < 2 || segs[len(segs)-1] != "$value" {
+		return ""
+	}
+	prev := segs[len(segs)-2]
+	if inner, ok := strings.CutPrefix(prev, "Nodes("); ok && strings.HasSuffix(inner, ")") {
+		return strings.TrimSuffix(inner, ")")
+	}
+	if !strings.HasPrefix(prev, "Products(") || id == "" {
+		return a.Key
+	}
+	if IsZip(&a) {
+		return id + ".zip"
+	}
+	return id
 }
 
 func lastSeg(segs []string) string {

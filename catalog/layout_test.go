@@ -29,6 +29,7 @@ func TestLayout(t *testing.T) {
 		name   string
 		id     string
 		assets map[string]string // key -> href
+		types  map[string]string // key -> media type, where set
 		want   []string
 	}{
 		{
@@ -42,6 +43,17 @@ func TestLayout(t *testing.T) {
 				"product":         "https://catalog.example.org/data/zipper/BIO_S1_SCS__1S_X.zip",
 			},
 			want: []string{"BIO_S1_SCS__1S_X/", "BIO_S1_SCS__1S_X.zip", "annotation/", "annotation/bio_annot.nc", "annotation/bio_annot.xml", "item.json", "measurement/", "measurement/bio_i_abs.tiff", "preview/", "preview/bio_ql.png"},
+		},
+		{
+			name: "cdse: OData $value hrefs named after their node, the product after the item",
+			id:   "S2A_MSIL2A_X",
+			assets: map[string]string{
+				"B04":     "https://zipper.example.eu/odata/v1/Products(u1)/Nodes(S2A_MSIL2A_X.SAFE)/Nodes(GRANULE)/Nodes(B04.jp2)/$value",
+				"Product": "https://download.example.eu/odata/v1/Products(u1)/$value",
+				"QL":      "https://download.example.eu/odata/v1/Products(u1)/Quicklook/$value",
+			},
+			types: map[string]string{"Product": "application/zip"},
+			want:  []string{"B04.jp2", "QL", "S2A_MSIL2A_X/", "S2A_MSIL2A_X.zip", "item.json"},
 		},
 		{
 			name: "terrascope: files in the product folder, keys are file names",
@@ -117,7 +129,7 @@ func TestLayout(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			it := remote.Item{ID: c.id, Raw: []byte(`{}`)}
 			for k, h := range c.assets {
-				it.Assets = append(it.Assets, remote.Asset{Key: k, Href: h, Size: -1})
+				it.Assets = append(it.Assets, remote.Asset{Key: k, Href: h, Type: c.types[k], Size: -1})
 			}
 			sort.Slice(it.Assets, func(i, j int) bool { return it.Assets[i].Key > it.Assets[j].Key }) // order must not matter
 			got := paths(Layout(it), "")

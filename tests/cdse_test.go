@@ -42,7 +42,7 @@ hosts = [%q, %q]
 
 // TestCDSE mounts the cdse preset (two-factor sign-in) with 2 s access and 8 s refresh
 // tokens and reads the https alternates of s3://eodata hrefs through several expiries:
-// byte-exact cp, a GDAL window and the Product zip (shown as $value) (redirected to another host without the
+// byte-exact cp, a GDAL window and the Product zip (shown as <item id>.zip) (redirected to another host without the
 // token); refreshes and new sign-ins as tokens lapse; never more than 4 requests in
 // flight per CDSE host (the fake answers 429 beyond); the token nowhere else.
 func TestCDSE(t *testing.T) {
@@ -66,7 +66,7 @@ func TestCDSE(t *testing.T) {
 		if i == 0 {
 			cog = filepath.Join(granule, "R10m", "T31UFS_"+when+"_B04_10m.tif")
 			files[cog] = b04
-			files[filepath.Join(m.Dir, fakestac.CDSECollection, day, id, "$value")] = product
+			files[filepath.Join(m.Dir, fakestac.CDSECollection, day, id, id+".zip")] = product
 		}
 	}
 	// Cold reads from 8 threads while each zipper answer takes 300 ms: without the cap
