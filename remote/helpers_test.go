@@ -51,6 +51,19 @@ type step struct {
 	header map[string]string // headers the request must carry
 	resp   string            // testdata file name or inline JSON
 	code   int               // 0 -> 200
+	// ahead marks a page a pipelined walk asks for before it knows it will read it, and
+	// cancels once it does not: whether the request reaches the server is up to the
+	// scheduler, so it may be served or not. Only last steps may be ahead.
+	ahead bool
+}
+
+// servedAll reports whether got served requests are every step, up to the ahead ones.
+func servedAll(steps []step, got int) bool {
+	need := len(steps)
+	for need > 0 && steps[need-1].ahead {
+		need--
+	}
+	return got >= need && got <= len(steps)
 }
 
 // canonical normalises a step request or a received request: sorted query, JSON body

@@ -158,6 +158,9 @@ func TestSearchDialects(t *testing.T) {
 			{req: "GET /", resp: getOnly},
 			{req: "GET /search?collections=c", resp: fc([]string{feature("a", "c"), feature("b", "c")}, `{"rel":"next","href":"search?page=2"}`)},
 			{req: "GET /search?page=2", resp: fc([]string{feature("b", "c"), feature("a", "c")}, `{"rel":"next","href":"search?page=3"}`)},
+			// From the second page on the next page is asked while the page is read;
+			// a page that brought nothing new cancels that request.
+			{req: "GET /search?page=3", resp: fc([]string{feature("c", "c")}), ahead: true},
 		},
 		wantIDs: 2, wantMatched: -1, wantPages: 1,
 	}, {
@@ -214,8 +217,8 @@ func TestSearchDialects(t *testing.T) {
 			if pages != tt.wantPages {
 				t.Errorf("pages = %d, want %d", pages, tt.wantPages)
 			}
-			if got := served(); got != len(tt.steps) {
-				t.Errorf("served %d requests, want %d", got, len(tt.steps))
+			if got := served(); !servedAll(tt.steps, got) {
+				t.Errorf("served %d requests, want %d (the ahead ones optional)", got, len(tt.steps))
 			}
 		})
 	}
