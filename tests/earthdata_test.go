@@ -119,7 +119,7 @@ func TestEarthdataEULA(t *testing.T) {
 	if _, err := os.ReadFile(f); !errors.Is(err, syscall.EACCES) {
 		t.Fatalf("read before accepting the EULA: %v, want EACCES", err)
 	}
-	if log := m.stderr.String(); !strings.Contains(log, "level=ERROR") || !strings.Contains(log, e.ResolutionURL()) {
+	if log, ok := m.logged("level=ERROR", e.ResolutionURL()); !ok {
 		t.Errorf("no ERROR log naming %s:\n%s", e.ResolutionURL(), log)
 	}
 	out, _ := runMayFail(t, stacfsBin, "check", "--config", m.Config)

@@ -179,6 +179,30 @@ func startMountWith(t *testing.T, bin, dir, config string, args ...string) *moun
 	return m
 }
 
+// logged waits until stacfs's log holds a line with every one of parts and returns the
+// log. stacfs writes the line before it answers the kernel, but its stderr reaches the
+// test through a pipe and a copying goroutine, so the line may arrive a little after the
+// answer; a loaded machine makes that "little" long.
+func (m *mount) logged(parts ...string) (string, bool) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		log := m.stderr.String()
+		for line := range strings.SplitSeq(log, "\n") {
+			all := true
+			for _, p := range parts {
+				all = all && strings.Contains(line, p)
+			}
+			if all {
+				return log, true
+			}
+		}
+		if time.Now().After(deadline) {
+			return log, false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // stop sends SIGTERM and checks for a clean exit and unmount.
 func (m *mount) stop(t *testing.T) {
 	t.Helper()

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,11 +60,7 @@ func TestPlanetaryComputer(t *testing.T) {
 		{filepath.Join(item0, "B04_10m.tif"), pc.Hrefs[pc.Items[0]+"/B04"]},
 		{filepath.Join(item0, "TCI_10m.tif"), pc.Hrefs[pc.Items[0]+"/visual"]},
 	} {
-		signed := strings.TrimSpace(run(t, stacfsBin, "token", "--config", m.Config, "--catalog", "fake", "--href", p.href))
-		if !strings.HasPrefix(signed, p.href+"?") || !strings.Contains(signed, "sig=") {
-			t.Fatalf("stacfs token --href: %q is not the href with a SAS query", signed)
-		}
-		files[p.file] = get(t, signed, "")
+		files[p.file] = getSigned(t, m, p.href)
 	}
 	start := time.Now()
 	for round := range 3 {
@@ -133,6 +132,35 @@ func TestPlanetaryComputer(t *testing.T) {
 		t.Errorf("stacfs check does not report the asset read:\n%s", out)
 	}
 	noSecretsIn(t, out, append(pc.IssuedTokens(), key)...)
+}
+
+// getSigned reads href through the URL `stacfs token --href` prints. The fixture's tokens
+// live 2-3 s, and on a loaded machine the stacfs process may take that long to exit before
+// the test reads: a URL refused once its signed expiry (se) has passed is asked again; any
+// other refusal fails.
+func getSigned(t *testing.T, m *mount, href string) []byte {
+	t.Helper()
+	for try := 1; ; try++ {
+		signed := strings.TrimSpace(run(t, stacfsBin, "token", "--config", m.Config, "--catalog", "fake", "--href", href))
+		u, err := url.Parse(signed)
+		if err != nil || !strings.HasPrefix(signed, href+"?") || u.Query().Get("sig") == "" {
+			t.Fatalf("stacfs token --href: %q is not the href with a SAS query", signed)
+		}
+		resp, err := http.Get(signed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return b
+		}
+		se, perr := time.Parse(time.RFC3339, u.Query().Get("se"))
+		if resp.StatusCode != http.StatusForbidden || perr != nil || time.Now().Before(se) || try == 3 {
+			t.Fatalf("GET of the signed href (try %d, expiry %s): %s: %s", try, u.Query().Get("se"), resp.Status, b)
+		}
+		t.Logf("the signed href expired (%s) before it was read; asking again", u.Query().Get("se"))
+	}
 }
 
 // TestPlanetaryComputerWrongKey: a subscription key the SAS API refuses fails the read
