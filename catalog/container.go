@@ -76,7 +76,7 @@ func addContainers(n *Node) {
 			n.Children[i] = &Node{Name: c.Name, Dir: true, Store: c.Asset}
 		case c.Asset != nil && IsZip(c.Asset):
 			name := c.Name + ".d"
-			if base := c.Name[:len(c.Name)-len(".zip")]; len(c.Name) > len(".zip") && strings.EqualFold(c.Name[len(base):], ".zip") && !taken[base] {
+			if base, ok := zipBase(c.Name); ok && !taken[base] {
 				name = base
 			}
 			if taken[name] {
@@ -90,6 +90,17 @@ func addContainers(n *Node) {
 		n.Children = append(n.Children, added...)
 		sort.Slice(n.Children, func(i, j int) bool { return n.Children[i].Name < n.Children[j].Name })
 	}
+}
+
+// zipBase is NAME for a file called NAME.zip (any case), when NAME is a
+// usable name ("..zip" gives ".", which is not).
+func zipBase(file string) (string, bool) {
+	n := len(file) - len(".zip")
+	if n <= 0 || !strings.EqualFold(file[n:], ".zip") {
+		return "", false
+	}
+	base := file[:n]
+	return base, Sanitize(base) == base
 }
 
 // containers caches the member lists of zip assets, by archive version,

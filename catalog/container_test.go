@@ -118,3 +118,24 @@ func TestPathTree(t *testing.T) {
 		t.Errorf("Find nope = %+v", n)
 	}
 }
+
+func TestZipBase(t *testing.T) {
+	cases := []struct {
+		file, base string
+		ok         bool
+	}{
+		{"S2A.SAFE.zip", "S2A.SAFE", true},
+		{"P.ZIP", "P", true},
+		{"..zip", ".", false}, // "." is not a usable folder name
+		{"...zip", "..", false},
+		{".zip", "", false},
+		{"a", "", false}, // a zip by media type with a short name
+		{"data.tar", "", false},
+	}
+	for _, c := range cases {
+		base, ok := zipBase(c.file)
+		if ok != c.ok || (ok && base != c.base) {
+			t.Errorf("zipBase(%q) = %q, %v; want %q, %v", c.file, base, ok, c.base, c.ok)
+		}
+	}
+}
