@@ -30,7 +30,7 @@ run: build
 # Install what the tests need (fuse3, GDAL), then run every test: unit tests
 # and real kernel mounts with real clients, under the race detector.
 test: deps vet cross
-	$(GO) test -race -count=1 -timeout 20m ./...
+	./scripts/failure-summary.sh $(GO) test -race -count=1 -timeout 20m ./...
 	$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 # QGIS as a real client (heavy to install: not part of make test): loads a

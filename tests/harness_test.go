@@ -30,6 +30,7 @@ import (
 var stacfsBin string
 
 func TestMain(m *testing.M) {
+	armPackageWatchdog()
 	if bin := os.Getenv(envTestBin); bin != "" { // a test run by a test: the parent's binary
 		stacfsBin = bin
 		os.Exit(m.Run())
@@ -96,6 +97,7 @@ type mount struct {
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	done   chan error
+	hung   hangFlag // set by the watchdog (watch) that signalled stacfs
 }
 
 // syncBuffer is a bytes.Buffer safe for a process writer and test readers.
@@ -176,6 +178,7 @@ func startMountWith(t *testing.T, bin, dir, config string, args ...string) *moun
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	m.watch(t, mountTestLimit)
 	return m
 }
 
@@ -206,6 +209,9 @@ func (m *mount) logged(parts ...string) (string, bool) {
 // stop sends SIGTERM and checks for a clean exit and unmount.
 func (m *mount) stop(t *testing.T) {
 	t.Helper()
+	if m.hung.Load() {
+		t.Errorf("the test hung: %v after mounting it was still running; stacfs got %v (its goroutines are in its log below)", mountTestLimit, hangSignal)
+	}
 	select {
 	case err := <-m.done:
 		m.done <- err

@@ -1,0 +1,174 @@
+package tests
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stacfs/stacfs/fakestac"
+)
+
+// A mount test that hangs (a client blocked on a request that stacfs never answers)
+// would hold the whole package until go test's -timeout, and CI shows only the last
+// lines of that report: the name of the test and the place where stacfs stalled are
+// lost. Two watchdogs turn a hang into a failure with both.
+
+// mountTestLimit is how long a test may keep one mount. The slowest mount tests take
+// well under a minute; a loaded machine may make that two.
+const mountTestLimit = 4 * time.Minute
+
+// hangSignal makes a Go process print every goroutine to stderr and exit: stacfs's
+// stacks land in the test's log, and its exit ends the kernel's pending requests with
+// ENOTCONN, so whatever the test waits on returns.
+const hangSignal = syscall.SIGQUIT
+
+// watch arms the per-mount watchdog: a test still running limit after it mounted m
+// sends hangSignal to its stacfs, and stop reports the hang.
+func (m *mount) watch(t *testing.T, limit time.Duration) {
+	ctx := t.Context()
+	timer := time.AfterFunc(limit, func() {
+		if ctx.Err() != nil {
+			return
+		}
+		m.hung.Store(true)
+		fmt.Fprintf(os.Stderr, "%s: still running %v after mounting %s: sending %v to stacfs (pid %d); its goroutines follow in the test's log\n",
+			t.Name(), limit, m.Dir, hangSignal, m.cmd.Process.Pid)
+		_ = m.cmd.Process.Signal(hangSignal)
+	})
+	t.Cleanup(func() { timer.Stop() })
+}
+
+// hangFlag is set by a watchdog that fired on a mount.
+type hangFlag struct{ atomic.Bool }
+
+// armPackageWatchdog is the last resort for hangs in tests that start stacfs
+// themselves (demo, fstab, lifecycle): 90 s before go test's -timeout, every stacfs
+// process this test binary started gets hangSignal, so that the timeout's own report
+// (the running tests and their stacks) is printed and the binary can exit instead
+// of waiting on a dead mount.
+func armPackageWatchdog() {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return
+	}
+	timeout, err := time.ParseDuration(f.Value.String())
+	if err != nil || timeout <= 2*time.Minute {
+		return
+	}
+	time.AfterFunc(timeout-90*time.Second, func() {
+		for _, pid := range childProcesses(os.Getpid()) {
+			fmt.Fprintf(os.Stderr, "tests: go test's -timeout (%v) is 90 s away: sending %v to child process %d (%s)\n",
+				timeout, hangSignal, pid, processName(pid))
+			_ = syscall.Kill(pid, hangSignal)
+		}
+	})
+}
+
+// childProcesses lists the processes whose parent is ppid (from /proc).
+func childProcesses(ppid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var pids []int
+	for _, p := range stats {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so parse after its ')'.
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(s[i+1:])
+		if len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
+			continue
+		}
+		if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// processName is the command name of pid, for the watchdog's line.
+func processName(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
+}
+
+// TestChildProcesses: the package watchdog finds a process this binary started.
+func TestChildProcesses(t *testing.T) {
+	t.Parallel()
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	found := false
+	for _, pid := range childProcesses(os.Getpid()) {
+		found = found || pid == cmd.Process.Pid
+	}
+	if !found {
+		t.Errorf("childProcesses(%d) misses child %d", os.Getpid(), cmd.Process.Pid)
+	}
+	if got := processName(cmd.Process.Pid); got != "sleep" {
+		t.Errorf("processName = %q, want sleep", got)
+	}
+}
+
+// TestMountWatchdog: a read that the server never answers is ended by the per-mount
+// watchdog: stacfs prints its goroutines (naming the stalled read) and exits, and the
+// reader gets ENOTCONN instead of hanging the package.
+func TestMountWatchdog(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fakestac.Options{})
+	f.srv.SetFault(func(r *http.Request) *fakestac.Fault {
+		if strings.HasSuffix(r.URL.Path, "/B08.tif") && r.Method == http.MethodGet {
+			return &fakestac.Fault{Stall: 10 * time.Minute}
+		}
+		return nil
+	})
+	m := startMount(t, configFor(f.srv, ""))
+	read := make(chan error, 1)
+	go func() {
+		_, err := os.ReadFile(filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B08.tif"))
+		read <- err
+	}()
+	waitHeld(t, f.srv, func(r fakestac.Request) bool { return strings.HasSuffix(r.Path, "/B08.tif") })
+	m.watch(t, time.Second)
+	select {
+	case err := <-read:
+		if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
+			t.Errorf("the stalled read ended with %v, want ENOTCONN", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stalled read still waits 30 s after the watchdog")
+	}
+	err := <-m.done
+	if !m.hung.Load() || err == nil {
+		t.Errorf("watchdog: hung=%v, stacfs exit %v", m.hung.Load(), err)
+	}
+	if log := m.stderr.String(); !strings.Contains(log, "goroutine ") || !strings.Contains(log, "SIGQUIT") {
+		t.Errorf("stacfs's log has no goroutine dump:\n%s", log)
+	}
+	// What the watchdog did is this test's expected outcome: let stop see a clean end.
+	m.hung.Store(false)
+	m.done <- nil
+	f.srv.SetFault(nil)
+	if err := syscall.Unmount(m.Dir, syscall.MNT_DETACH); err != nil {
+		t.Errorf("unmount the dead mount: %v", err)
+	}
+}
