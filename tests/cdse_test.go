@@ -23,21 +23,13 @@ const cdseTOTPSecret = "JBSWY3DPEHPK3PXP"
 func cdseConfig(t *testing.T, c *fakestac.CDSE) string {
 	pw := writeSecret(t, "cdse-password", c.Password+"\n")
 	totp := writeSecret(t, "cdse-totp", cdseTOTPSecret+"\n")
-	return fmt.Sprintf(`[cache]
-memory = "64MiB"
-metadata_ttl = "1s"
-
-[catalogs.fake]
-preset = "cdse"
-url = %q
-
-[catalogs.fake.auth]
-token_url = %q
-username = %q
-password_file = %q
-totp_file = %q
-hosts = [%q, %q]
-`, c.STACURL, c.TokenURL, c.Username, pw, totp, c.Zipper.URL, c.Download.URL)
+	return presetConfig("cdse", c.STACURL, nil, map[string]any{
+		"token_url":     c.TokenURL,
+		"username":      c.Username,
+		"password_file": pw,
+		"totp_file":     totp,
+		"hosts":         []string{c.Zipper.URL, c.Download.URL},
+	})
 }
 
 // TestCDSE mounts the cdse preset (two-factor sign-in) with 2 s access and 8 s refresh

@@ -15,22 +15,19 @@ import (
 )
 
 // earthdataConfig is the earthdata preset pointed at the fake through the keys a user
-// would override, with the credentials in a .netrc.
-func earthdataConfig(t *testing.T, e *fakestac.Earthdata, password, extra string) string {
+// would override, with the credentials in a .netrc; collections, when given, are the
+// only ones mounted.
+func earthdataConfig(t *testing.T, e *fakestac.Earthdata, password string, collections ...string) string {
 	netrc := writeSecret(t, "netrc", fmt.Sprintf("machine 127.0.0.1\n  login %s\n  password %s\n", e.Username, password))
-	return fmt.Sprintf(`[cache]
-memory = "64MiB"
-metadata_ttl = "1s"
-
-[catalogs.fake]
-preset = "earthdata"
-url = %q
-%s
-[catalogs.fake.auth]
-token_url = %q
-netrc = %q
-hosts = [%q, %q]
-`, e.STACURL, extra, e.TokenURL, netrc, e.TEAURL, e.URS.URL)
+	var catalog map[string]any
+	if len(collections) > 0 {
+		catalog = map[string]any{"collections": collections}
+	}
+	return presetConfig("earthdata", e.STACURL, catalog, map[string]any{
+		"token_url": e.TokenURL,
+		"netrc":     netrc,
+		"hosts":     []string{e.TEAURL, e.URS.URL},
+	})
 }
 
 // TestEarthdata mounts the earthdata preset with 3 s EDL tokens and 3 s presigned URLs and
@@ -43,7 +40,7 @@ func TestEarthdata(t *testing.T) {
 	requireTool(t, "gdal_translate")
 	e := fakestac.NewEarthdata(fakestac.EarthdataOptions{TokenTTL: 3 * time.Second, PresignTTL: 3 * time.Second})
 	defer e.Close()
-	m := startMount(t, earthdataConfig(t, e, e.Password, ""))
+	m := startMount(t, earthdataConfig(t, e, e.Password))
 
 	dir := func(i int) string {
 		return filepath.Join(m.Dir, fakestac.EarthdataCollection, fmt.Sprintf("2024/06/%d", 12+3*i), e.Items[i])
@@ -114,7 +111,7 @@ func TestEarthdataEULA(t *testing.T) {
 	t.Parallel()
 	e := fakestac.NewEarthdata(fakestac.EarthdataOptions{})
 	defer e.Close()
-	m := startMount(t, earthdataConfig(t, e, e.Password, fmt.Sprintf("collections = [%q]", fakestac.EarthdataEULA)))
+	m := startMount(t, earthdataConfig(t, e, e.Password, fakestac.EarthdataEULA))
 	f := filepath.Join(m.Dir, fakestac.EarthdataEULA, "2024/06/20/EULA_ITEM_1/EULA_ITEM_1.bin")
 	if _, err := os.ReadFile(f); !errors.Is(err, syscall.EACCES) {
 		t.Fatalf("read before accepting the EULA: %v, want EACCES", err)
@@ -139,7 +136,7 @@ func TestEarthdataWrongPassword(t *testing.T) {
 	t.Parallel()
 	e := fakestac.NewEarthdata(fakestac.EarthdataOptions{})
 	defer e.Close()
-	out := mountFails(t, earthdataConfig(t, e, "not-the-password-99", ""))
+	out := mountFails(t, earthdataConfig(t, e, "not-the-password-99"))
 	if !strings.Contains(out, "invalid_credentials") {
 		t.Errorf("mount output lacks the server's message:\n%s", out)
 	}

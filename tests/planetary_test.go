@@ -3,7 +3,6 @@ package tests
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,19 +20,11 @@ import (
 // would override, with a subscription key in a file.
 func pcConfig(t *testing.T, pc *fakestac.PlanetaryComputer, key string) string {
 	keyFile := writeSecret(t, "pc-key", key+"\n")
-	return fmt.Sprintf(`[cache]
-memory = "64MiB"
-metadata_ttl = "1s"
-
-[catalogs.fake]
-preset = "planetary-computer"
-url = %q
-
-[catalogs.fake.auth]
-sas_url = %q
-subscription_key_file = %q
-blob_endpoints = [%q]
-`, pc.STACURL, pc.SASURL, keyFile, pc.BlobURL)
+	return presetConfig("planetary-computer", pc.STACURL, nil, map[string]any{
+		"sas_url":               pc.SASURL,
+		"subscription_key_file": keyFile,
+		"blob_endpoints":        []string{pc.BlobURL},
+	})
 }
 
 // TestPlanetaryComputer mounts the Planetary Computer preset with 3 s SAS tokens and

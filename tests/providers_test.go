@@ -156,21 +156,9 @@ func mountFails(t *testing.T, config string) string {
 	return stderr.String()
 }
 
+// esaConfig is the esa-maap preset pointed at the fake, with the credentials file creds.
 func esaConfig(e *fakestac.ESAMAAP, creds string) string {
-	// A short metadata TTL makes stacfs ask the servers (with tokens) again
-	// and again, so a test crosses several token lifetimes.
-	return fmt.Sprintf(`[cache]
-memory = "64MiB"
-metadata_ttl = "1s"
-
-[catalogs.fake]
-preset = "esa-maap"
-url = %q
-
-[catalogs.fake.auth]
-token_url = %q
-credentials_file = %q
-`, e.STACURL, e.TokenURL, creds)
+	return presetConfig("esa-maap", e.STACURL, nil, map[string]any{"token_url": e.TokenURL, "credentials_file": creds})
 }
 
 func TestESAMAAP(t *testing.T) {
@@ -263,20 +251,15 @@ func TestESAMAAPWrongCredentials(t *testing.T) {
 	}
 }
 
+// terrascopeConfig is the terrascope preset pointed at the fake, with the password in
+// $TERRASCOPE_PASSWORD.
 func terrascopeConfig(ts *fakestac.Terrascope) string {
-	return fmt.Sprintf(`[cache]
-metadata_ttl = "1s"
-
-[catalogs.fake]
-preset = "terrascope"
-url = %q
-
-[catalogs.fake.auth]
-token_url = %q
-username = %q
-password_env = "TERRASCOPE_PASSWORD"
-hosts = [%q]
-`, ts.STACURL, ts.TokenURL, ts.Username, ts.DownloadURL)
+	return presetConfig("terrascope", ts.STACURL, nil, map[string]any{
+		"token_url":    ts.TokenURL,
+		"username":     ts.Username,
+		"password_env": "TERRASCOPE_PASSWORD",
+		"hosts":        []string{ts.DownloadURL},
+	})
 }
 
 func TestTerrascope(t *testing.T) {
