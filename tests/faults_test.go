@@ -22,10 +22,11 @@ import (
 )
 
 // faultyConfig mounts f with a small cache, a short stall timeout and a
-// short retry budget, so faults are met often and cost little time.
-func faultyConfig(f *fixture, budget string) string {
+// short retry budget, so faults are met often and cost little time, and a
+// metadata TTL of ttl.
+func faultyConfig(f *fixture, budget, ttl string) string {
 	return strings.Replace(configFor(f.srv, ""), "[cache]\nmemory = \"64MiB\"\n",
-		fmt.Sprintf("[cache]\nmemory = \"8MiB\"\nmetadata_ttl = \"1s\"\n\n[network]\nretry_budget = %q\nstall_timeout = \"500ms\"\n", budget), 1)
+		fmt.Sprintf("[cache]\nmemory = \"8MiB\"\nmetadata_ttl = %q\n\n[network]\nretry_budget = %q\nstall_timeout = \"500ms\"\n", ttl, budget), 1)
 }
 
 // TestFaultInjection: with 10%% 5xx, 5%% resets, 2%% stalls and 1%% short
@@ -55,7 +56,7 @@ func TestFaultInjection(t *testing.T) {
 		}
 		return nil
 	})
-	m := startMount(t, faultyConfig(f, "30s"))
+	m := startMount(t, faultyConfig(f, "30s", "10s"))
 	type file struct {
 		path string
 		seed int
@@ -123,7 +124,7 @@ func TestFaultInjection(t *testing.T) {
 func TestTotalOutage(t *testing.T) {
 	f := newFixture(t, fakestac.Options{})
 	const budget = 3 * time.Second
-	m := startMount(t, faultyConfig(f, budget.String()))
+	m := startMount(t, faultyConfig(f, budget.String(), "1s"))
 	ls(t, m.Dir) // collections known; the rest is not
 	var down sync.Mutex
 	outage := true
@@ -170,7 +171,7 @@ func TestTotalOutage(t *testing.T) {
 // the new version.
 func TestAssetReplacedMidRead(t *testing.T) {
 	f := newFixture(t, fakestac.Options{})
-	m := startMount(t, faultyConfig(f, "10s"))
+	m := startMount(t, faultyConfig(f, "10s", "1s"))
 	path := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B04.tif")
 	old := ramp(1, 0, bigSize)
 	fh, err := os.Open(path)
@@ -214,7 +215,7 @@ func TestAssetReplacedMidRead(t *testing.T) {
 func TestMmapAfterAssetReplaced(t *testing.T) {
 	requireTool(t, "python3")
 	f := newFixture(t, fakestac.Options{})
-	m := startMount(t, faultyConfig(f, "10s"))
+	m := startMount(t, faultyConfig(f, "10s", "1s"))
 	path := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B04.tif")
 	const script = `import hashlib, mmap, sys
 with open(sys.argv[1], "rb") as f:

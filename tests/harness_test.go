@@ -8,6 +8,7 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,7 +42,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	stacfsBin = filepath.Join(dir, "stacfs")
-	out, err := exec.Command("go", "build", "-race", "-o", stacfsBin, "../cmd/stacfs").CombinedOutput()
+	// Bounded: this runs before m.Run arms go test's -timeout report, so a build that
+	// hung would show only as the package being killed.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	out, err := exec.CommandContext(ctx, "go", "build", "-race", "-o", stacfsBin, "../cmd/stacfs").CombinedOutput()
+	cancel()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build stacfs: %v\n%s", err, out)
 		os.Exit(1)
