@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -120,4 +122,40 @@ func TestMountKeys(t *testing.T) {
 		{"bad umask", "[mount]\numask = \"9\"\n[catalogs.a]\nurl = \"https://h/\"\n", `key "mount.umask"`},
 		{"bad uid", "[mount]\nuid = -1\n[catalogs.a]\nurl = \"https://h/\"\n", `key "mount.uid"`},
 	})
+}
+
+// TestTokenIgnoresOtherCatalogs: `stacfs token --catalog good` works while another
+// catalog of the config cannot be used (its credentials file is missing), and names
+// the problem when that catalog is the one asked for.
+func TestTokenIgnoresOtherCatalogs(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	text := `[catalogs.good]
+url = "http://127.0.0.1:1/stac"
+[catalogs.good.auth]
+type = "bearer"
+token = "tok-good"
+
+[catalogs.bad]
+preset = "esa-maap"
+[catalogs.bad.auth]
+credentials_file = "` + filepath.Join(dir, "missing.txt") + `"
+`
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		catalog, out, err string
+		code              int
+	}{
+		{"good", "tok-good\n", "", 0},
+		{"bad", "", `key "catalogs.bad.auth.credentials_file"`, 1},
+	} {
+		var out, errs bytes.Buffer
+		code := run(context.Background(), []string{"token", "--config", cfg, "--catalog", tc.catalog}, &out, &errs)
+		if code != tc.code || out.String() != tc.out || !strings.Contains(errs.String(), tc.err) {
+			t.Errorf("token --catalog %s: exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr with %q",
+				tc.catalog, code, out.String(), errs.String(), tc.code, tc.out, tc.err)
+		}
+	}
 }

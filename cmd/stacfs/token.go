@@ -27,7 +27,9 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if path == "" {
 		path = DefaultConfigPath()
 	}
-	cfg, err := LoadConfig(path)
+	// Only the catalog asked for must be usable: another one's missing
+	// credentials file is not this command's business.
+	cfg, err := loadUsable(path, *name, nil)
 	if err != nil {
 		return err
 	}
