@@ -82,7 +82,7 @@ func oneLine(s string) string {
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := newFlagSet("check", "stacfs check [--config FILE] [--catalog NAME]", stderr)
-	cfgPath := fl.String("config", "", "config `FILE` (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
+	cfgPath := configPathFlag(fl)
 	only := fl.String("catalog", "", "check only catalog `NAME`")
 	pos, err := parse(fl, args)
 	if err != nil {
@@ -92,10 +92,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fl.Usage()
 		return fmt.Errorf("%w: check takes no arguments", errUsage)
 	}
-	path := *cfgPath
-	if path == "" {
-		path = DefaultConfigPath()
-	}
+	path := cfgPath()
 	r := &checkReport{w: stdout}
 	defer r.summary()
 	cfg, err := LoadConfig(path)

@@ -87,7 +87,7 @@ func (m *mountFlags) apply(cfg *Config) error {
 
 func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME] [--daemon [--log-file FILE]] MOUNTPOINT", stderr)
-	cfgPath := fl.String("config", "", "config `FILE` (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
+	cfgPath := configPathFlag(fl)
 	only := fl.String("catalog", "", "mount only catalog `NAME`: the root holds its collections")
 	daemon := fl.Bool("daemon", false, "mount in the background and return once mounted")
 	logFile := fl.String("log-file", "", "append the log to `FILE` instead of stderr (with --daemon, where stderr is discarded, the only log)")
@@ -115,10 +115,7 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	path := *cfgPath
-	if path == "" {
-		path = DefaultConfigPath()
-	}
+	path := cfgPath()
 	cfg, err := loadUsable(path, *only, log)
 	if err != nil {
 		return err

@@ -24,6 +24,18 @@ func (c *configFlags) register(fl *pflag.FlagSet) {
 	noDefaults(fl, "cache-memory", "cache-disk", "metadata-ttl")
 }
 
+// configPathFlag registers --config on fl and returns what gives its value
+// after parsing: the file named, else DefaultConfigPath.
+func configPathFlag(fl *pflag.FlagSet) func() string {
+	p := fl.String("config", "", "config `FILE` (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
+	return func() string {
+		if *p != "" {
+			return *p
+		}
+		return DefaultConfigPath()
+	}
+}
+
 // noDefaults keeps the help from showing a default for flags whose default
 // is the config's.
 func noDefaults(fl *pflag.FlagSet, names ...string) {

@@ -12,7 +12,7 @@ import (
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := newFlagSet("token", "stacfs token [--config FILE] --catalog NAME [--href URL]", stderr)
-	cfgPath := fl.String("config", "", "config file (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
+	cfgPath := configPathFlag(fl)
 	name := fl.String("catalog", "", "the catalog whose access token to print")
 	href := fl.String("href", "", "print the URL stacfs reads this asset href from (SAS-signed, presigned) instead")
 	pos, err := parse(fl, args)
@@ -23,10 +23,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fl.Usage()
 		return fmt.Errorf("%w: token takes --catalog NAME and no arguments", errUsage)
 	}
-	path := *cfgPath
-	if path == "" {
-		path = DefaultConfigPath()
-	}
+	path := cfgPath()
 	// Only the catalog asked for must be usable: another one's missing
 	// credentials file is not this command's business.
 	cfg, err := loadUsable(path, *name, nil)
