@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/remote"
@@ -28,12 +29,7 @@ func AssetURL(a *remote.Asset) (string, error) {
 	if h := a.Alternates["download"]; isHTTP(h) {
 		return h, nil
 	}
-	keys := make([]string, 0, len(a.Alternates))
-	for k := range a.Alternates {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(a.Alternates)) {
 		if isHTTP(a.Alternates[k]) {
 			return a.Alternates[k], nil
 		}

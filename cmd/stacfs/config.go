@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -312,10 +314,5 @@ func (c *Config) Catalog(name string) (*CatalogConfig, error) {
 
 // CatalogNames returns the configured catalog names, sorted.
 func (c *Config) CatalogNames() []string {
-	names := make([]string, 0, len(c.Catalogs))
-	for n := range c.Catalogs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(c.Catalogs))
 }

@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 
 	"github.com/BurntSushi/toml"
 
@@ -107,12 +107,7 @@ func (cat *CatalogConfig) checkViews(key string) error {
 
 // viewNames returns the catalog's view names, sorted.
 func (cat *CatalogConfig) viewNames() []string {
-	names := make([]string, 0, len(cat.Views))
-	for n := range cat.Views {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(cat.Views))
 }
 
 // viewsConform checks that the server supports what the catalog's views
