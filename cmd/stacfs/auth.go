@@ -211,33 +211,30 @@ func (cat *CatalogConfig) resolveAuth(key, cfgPath string) error {
 	default:
 		return fmt.Errorf("key %q: %q (want basic or form)", k+".client_auth", a.ClientAuth)
 	}
-	from := map[string]string{} // values from credentials_file / env_file
-	if a.CredentialsFile != "" {
-		m, err := readKV(k+".credentials_file", a.CredentialsFile)
+	from := map[string]string{} // values from credentials_file / env_file, by key
+	for _, f := range []struct {
+		key, path string
+		keys      map[string]string // the file's name of a value: its key
+	}{
+		{"credentials_file", a.CredentialsFile, map[string]string{"CLIENT_ID": "client_id", "CLIENT_SECRET": "client_secret", "OFFLINE_TOKEN": "refresh_token"}},
+		{"env_file", a.EnvFile, map[string]string{"EDS_CLIENT_ID": "client_id", "EDS_SECRET": "client_secret", "EDS_AUTH_URL": "token_url", "EDS_API_URL": "url"}},
+	} {
+		if f.path == "" {
+			continue
+		}
+		m, err := readKV(k+"."+f.key, f.path)
 		if err != nil {
 			return err
 		}
-		r.secretFiles = append(r.secretFiles, expandHome(a.CredentialsFile))
-		for src, dst := range map[string]string{"CLIENT_ID": "client_id", "CLIENT_SECRET": "client_secret", "OFFLINE_TOKEN": "refresh_token"} {
+		r.secretFiles = append(r.secretFiles, expandHome(f.path))
+		for src, dst := range f.keys {
 			if v := m[src]; v != "" {
 				from[dst] = v
 			}
 		}
 	}
-	if a.EnvFile != "" {
-		m, err := readKV(k+".env_file", a.EnvFile)
-		if err != nil {
-			return err
-		}
-		r.secretFiles = append(r.secretFiles, expandHome(a.EnvFile))
-		for src, dst := range map[string]string{"EDS_CLIENT_ID": "client_id", "EDS_SECRET": "client_secret", "EDS_AUTH_URL": "token_url"} {
-			if v := m[src]; v != "" {
-				from[dst] = v
-			}
-		}
-		if v := m["EDS_API_URL"]; v != "" && cat.URL == "" {
-			cat.URL = v
-		}
+	if v := from["url"]; v != "" && cat.URL == "" {
+		cat.URL = v
 	}
 	value := func(name, direct, env, file string) (string, error) {
 		v, err := secretValue(k, name, direct, env, file, &r.secretFiles)
