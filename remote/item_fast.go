@@ -118,35 +118,28 @@ func str(v gjson.Result) (string, bool) {
 
 // strs is an array of strings (nil for null).
 func strs(v gjson.Result) ([]string, bool) {
-	if v.Type == gjson.Null {
-		return nil, true
-	}
-	if !v.IsArray() {
-		return nil, false
-	}
-	out := []string{}
-	ok := true
-	v.ForEach(func(_, e gjson.Result) bool {
-		ok = e.Type == gjson.String
-		out = append(out, strings.Clone(e.String()))
-		return ok
-	})
-	return out, ok
+	return array(v, gjson.String, func(e gjson.Result) string { return strings.Clone(e.String()) })
 }
 
 // numbers is an array of numbers (nil for null).
 func numbers(v gjson.Result) ([]float64, bool) {
+	return array(v, gjson.Number, gjson.Result.Float)
+}
+
+// array is an array of elements of type typ, each converted by conv (nil for
+// null); ok false for another type or an element of another type.
+func array[T any](v gjson.Result, typ gjson.Type, conv func(gjson.Result) T) ([]T, bool) {
 	if v.Type == gjson.Null {
 		return nil, true
 	}
 	if !v.IsArray() {
 		return nil, false
 	}
-	out := []float64{}
+	out := []T{}
 	ok := true
 	v.ForEach(func(_, e gjson.Result) bool {
-		ok = e.Type == gjson.Number
-		out = append(out, e.Float())
+		ok = e.Type == typ
+		out = append(out, conv(e))
 		return ok
 	})
 	return out, ok
