@@ -299,24 +299,36 @@ func recompute(r *http.Request, sig sigv4, creds aws.Credentials) (string, error
 	return sigPart, nil
 }
 
-// AWSTestEnv writes an AWS config file (default region us-east-1, and a profile
-// "stacfs") and a shared credentials file holding credentials into dir, and returns the
-// environment that points the AWS SDK at them alone: instance metadata off, no user files,
-// no credentials, profile, region or endpoint from the environment. Tests set every
-// variable (t.Setenv) before the SDK runs, in-process or in a child process.
-func AWSTestEnv(dir, credentials string) ([][2]string, error) {
+// TestingT is the part of *testing.T that SetAWSTestEnv uses.
+type TestingT interface {
+	Helper()
+	TempDir() string
+	Setenv(key, value string)
+	Fatal(args ...any)
+}
+
+// SetAWSTestEnv writes an AWS config file (default region us-east-1, and a profile
+// "stacfs") and a shared credentials file holding credentials ("" for none) into a
+// folder of t's, and sets t's environment (t.Setenv) to point the AWS SDK at them alone:
+// instance metadata off, no user files, no credentials, profile, region or endpoint
+// from the environment. Call it before the SDK runs, in-process or in a child process
+// (which inherits the environment).
+func SetAWSTestEnv(t TestingT, credentials string) {
+	t.Helper()
+	dir := t.TempDir()
 	cfgFile, credFile := filepath.Join(dir, "aws-config"), filepath.Join(dir, "aws-credentials")
 	if err := os.WriteFile(cfgFile, []byte("[default]\nregion = us-east-1\n\n[profile stacfs]\nregion = us-east-1\n"), 0o600); err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
 	if err := os.WriteFile(credFile, []byte(credentials), 0o600); err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	env := [][2]string{{"AWS_EC2_METADATA_DISABLED", "true"}, {"AWS_CONFIG_FILE", cfgFile}, {"AWS_SHARED_CREDENTIALS_FILE", credFile}}
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", cfgFile)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", credFile)
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
 		"AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
 		"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"} {
-		env = append(env, [2]string{k, ""})
+		t.Setenv(k, "")
 	}
-	return env, nil
 }

@@ -26,13 +26,7 @@ const (
 // (header-signed requests, as the SDK's GetObject sends them).
 func sdkClient(t *testing.T, f *S3, secret, region string) *s3.Client {
 	t.Helper()
-	env, err := AWSTestEnv(t.TempDir(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range env {
-		t.Setenv(kv[0], kv[1])
-	}
+	SetAWSTestEnv(t, "")
 	return s3.NewFromConfig(aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(fakeKeyID, secret, "")},
 		func(o *s3.Options) {
 			o.BaseEndpoint = aws.String(f.URL)

@@ -21,19 +21,6 @@ const (
 	s3TestSecret = "stacfs-test-secret-0123456789abcdefghij"
 )
 
-// awsTestEnv points the AWS SDK at test files only (fakestac.AWSTestEnv). credentials is
-// the shared credentials file's text ("" for none).
-func awsTestEnv(t *testing.T, credentials string) {
-	t.Helper()
-	env, err := fakestac.AWSTestEnv(t.TempDir(), credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range env {
-		t.Setenv(kv[0], kv[1])
-	}
-}
-
 // testCredentials is a shared credentials file with the fake's key as default and as
 // profile "stacfs".
 const testCredentials = "[default]\naws_access_key_id = " + s3TestKeyID + "\naws_secret_access_key = " + s3TestSecret +
@@ -85,7 +72,7 @@ func TestS3Read(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			awsTestEnv(t, tt.creds)
+			fakestac.SetAWSTestEnv(t, tt.creds)
 			f := newS3Fake(t)
 			var logs bytes.Buffer
 			cfg := tt.cfg
@@ -143,7 +130,7 @@ func TestS3Read(t *testing.T) {
 // TestS3RegionDiscovery: without a configured region each bucket's region comes from one
 // unsigned HEAD, cached; every later request is signed for it.
 func TestS3RegionDiscovery(t *testing.T) {
-	awsTestEnv(t, testCredentials)
+	fakestac.SetAWSTestEnv(t, testCredentials)
 	f := newS3Fake(t)
 	s := NewS3(S3Config{Endpoint: f.URL, RequesterPays: true}, &Client{})
 	ctx := context.Background()
@@ -175,7 +162,7 @@ func TestS3RegionDiscovery(t *testing.T) {
 // TestS3Retries: a 503 from the store is retried like any https read, and the bytes are
 // exact.
 func TestS3Retries(t *testing.T) {
-	awsTestEnv(t, "")
+	fakestac.SetAWSTestEnv(t, "")
 	f := newS3Fake(t)
 	fails := 2
 	f.SetFault(func(r *http.Request) *fakestac.Fault {
@@ -219,7 +206,7 @@ func TestS3KeyEscaping(t *testing.T) {
 			if signed {
 				creds = testCredentials
 			}
-			awsTestEnv(t, creds)
+			fakestac.SetAWSTestEnv(t, creds)
 			f := newS3Fake(t)
 			f.PutObject("public", key, fakestac.Asset{Size: 5000, Seed: 9})
 			s := NewS3(S3Config{Endpoint: f.URL}, &Client{})
@@ -237,7 +224,7 @@ func TestS3KeyEscaping(t *testing.T) {
 // TestS3PresignReuse: reads of one object within a few minutes reuse one presigned request;
 // a refused one is dropped, and one past its reuse time is made again.
 func TestS3PresignReuse(t *testing.T) {
-	awsTestEnv(t, testCredentials)
+	fakestac.SetAWSTestEnv(t, testCredentials)
 	f := newS3Fake(t)
 	s := NewS3(S3Config{Endpoint: f.URL}, &Client{})
 	ctx := context.Background()

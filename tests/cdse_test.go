@@ -195,7 +195,7 @@ func getNoAuthRedirect(t *testing.T, url, token string) []byte {
 func TestCDSES3(t *testing.T) {
 	c := fakestac.NewCDSE(fakestac.CDSEOptions{S3: true})
 	defer c.Close()
-	s3Env(t, "")
+	fakestac.SetAWSTestEnv(t, "")
 	t.Setenv("CDSE_S3_ACCESS_KEY", c.S3AccessKey)
 	t.Setenv("CDSE_S3_SECRET_KEY", c.S3SecretKey)
 	cfg := cdseConfig(t, c) + fmt.Sprintf(`

@@ -20,20 +20,6 @@ const (
 	s3Secret = "mount-test-secret-0123456789abcdefghijk"
 )
 
-// s3Env points the AWS SDK of the mounts (which inherit the environment) at test files
-// only (fakestac.AWSTestEnv: its default region us-east-1 is not the buckets', which are
-// found by X-Amz-Bucket-Region). credentials is the shared credentials file's text.
-func s3Env(t *testing.T, credentials string) {
-	t.Helper()
-	env, err := fakestac.AWSTestEnv(t.TempDir(), credentials)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range env {
-		t.Setenv(kv[0], kv[1])
-	}
-}
-
 // s3World is a STAC catalog whose assets are s3:// hrefs into an S3 fake: collection
 // "cogs" in public bucket sentinel-cogs (us-west-2), collection "landsat" in
 // requester-pays bucket usgs-landsat (eu-central-1) with https alternates on the STAC
@@ -132,7 +118,9 @@ func (w *s3World) noS3Secrets(t *testing.T, m *mount, files ...string) {
 // TestS3PublicBucketUnsigned: with no AWS credentials anywhere, an s3:// href of a public
 // bucket is read with unsigned requests, byte-exact, the bucket's region found once.
 func TestS3PublicBucketUnsigned(t *testing.T) {
-	s3Env(t, "")
+	// The mount inherits the environment. The SDK's default region there (us-east-1) is
+	// not the buckets': stacfs finds theirs by X-Amz-Bucket-Region.
+	fakestac.SetAWSTestEnv(t, "")
 	w := newS3World(t)
 	m := startMount(t, configFor(w.stac, fmt.Sprintf("[catalogs.fake.s3]\nendpoint = %q\n", w.s3.URL)))
 	f := w.file(t, m, "cogs")
@@ -179,7 +167,7 @@ func TestS3PublicBucketUnsigned(t *testing.T) {
 // secret never leaves the S3 fake's signatures.
 func TestS3RequesterPays(t *testing.T) {
 	requireTool(t, "gdal_translate", "gdalinfo")
-	s3Env(t, fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", s3KeyID, s3Secret))
+	fakestac.SetAWSTestEnv(t, fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", s3KeyID, s3Secret))
 	w := newS3World(t)
 	m := startMount(t, configFor(w.stac, fmt.Sprintf("prefer = [\"s3\", \"https\"]\n[catalogs.fake.s3]\nrequester_pays = true\nendpoint = %q\n", w.s3.URL)),
 		"--catalog", "fake", "--debug")
@@ -247,7 +235,7 @@ func TestS3RequesterPays(t *testing.T) {
 // TestS3RequesterPaysWithoutCredentials: requester_pays without any credentials fails the
 // read with EACCES and a message saying what is missing, after a bounded time.
 func TestS3RequesterPaysWithoutCredentials(t *testing.T) {
-	s3Env(t, "")
+	fakestac.SetAWSTestEnv(t, "")
 	w := newS3World(t)
 	m := startMount(t, configFor(w.stac, fmt.Sprintf("prefer = [\"s3\"]\n[catalogs.fake.s3]\nrequester_pays = true\nendpoint = %q\n", w.s3.URL)))
 	f := w.file(t, m, "landsat")
