@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"os/exec"
 	"testing"
 )
 
@@ -9,6 +8,6 @@ import (
 // error (stacfs check exits 1 when a check fails).
 func runMayFail(t *testing.T, name string, args ...string) (string, error) {
 	t.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
+	out, err := clientCommand(t, name, args...).CombinedOutput()
 	return string(out), err
 }

@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -141,7 +140,7 @@ func TestTotalOutage(t *testing.T) {
 		{"cat", filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B04.tif")},
 	} {
 		start := time.Now()
-		cmd := exec.Command(c[0], c[1:]...)
+		cmd := clientCommand(t, c[0], c[1:]...)
 		out, err := cmd.CombinedOutput()
 		took := time.Since(start)
 		if err == nil {
@@ -224,7 +223,7 @@ with open(sys.argv[1], "rb") as f:
     m.close()`
 	mapped := func() string {
 		t.Helper()
-		out, err := exec.Command("python3", "-c", script, path).CombinedOutput()
+		out, err := clientCommand(t, "python3", "-c", script, path).CombinedOutput()
 		if err != nil {
 			t.Fatalf("python3 mmap: %v: %s", err, out)
 		}

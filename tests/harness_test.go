@@ -262,7 +262,7 @@ func isMounted(dir string) bool { return mountinfo.Mounted(dir) }
 // run runs a command and returns its stdout, failing the test on error.
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(name, args...)
+	cmd := clientCommand(t, name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -45,7 +44,7 @@ func TestCopyMemoryBounded(t *testing.T) {
 	}
 	for i := range 2 {
 		out := filepath.Join(t.TempDir(), "copy.tif")
-		if b, err := exec.Command("cp", file, out).CombinedOutput(); err != nil {
+		if b, err := clientCommand(t, "cp", file, out).CombinedOutput(); err != nil {
 			t.Fatalf("cp %d: %v: %s", i, err, b)
 		}
 		f, err := os.Open(out)

@@ -40,7 +40,7 @@ func TestLogProbe(t *testing.T) {
 func TestMountLogOnlyOnFailure(t *testing.T) {
 	requireFUSE(t)
 	for _, probe := range []string{"pass", "fail"} {
-		cmd := exec.Command(os.Args[0], "-test.run", "^TestLogProbe$", "-test.v", "-test.count=1")
+		cmd := clientCommand(t, os.Args[0], "-test.run", "^TestLogProbe$", "-test.v", "-test.count=1", "-test.timeout=5m")
 		cmd.Env = append(os.Environ(), envTestBin+"="+stacfsBin, envLogProbe+"="+probe)
 		out, err := cmd.CombinedOutput()
 		var ee *exec.ExitError

@@ -3,7 +3,6 @@ package tests
 import (
 	"bufio"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -97,7 +96,7 @@ func TestReadmeDemoCommands(t *testing.T) {
 	}()
 	auxWarning := regexp.MustCompile(`(?i)aux\.xml`)
 	for _, c := range cmds {
-		sh := exec.Command("sh", "-c", c.cmd)
+		sh := clientCommand(t, "sh", "-c", c.cmd)
 		sh.Dir = work
 		out, err := sh.CombinedOutput()
 		if err != nil {
@@ -116,7 +115,7 @@ func TestReadmeDemoCommands(t *testing.T) {
 	// What the README's GDAL_PAM_ENABLED advice is for: without it, -stats
 	// warns that it cannot write the sidecar on the read-only mount.
 	tif := "mnt/sentinel-2-l2a-demo/2023/04/15/S2A_31UFS_20230415_0_L2A/B04.tif"
-	sh := exec.Command("gdalinfo", "-stats", tif)
+	sh := clientCommand(t, "gdalinfo", "-stats", tif)
 	sh.Dir = work
 	sh.Env = append(os.Environ(), "GDAL_PAM_ENABLED=YES")
 	out, _ := sh.CombinedOutput()

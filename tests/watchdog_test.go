@@ -173,3 +173,16 @@ func TestMountWatchdog(t *testing.T) {
 		t.Errorf("unmount the dead mount: %v", err)
 	}
 }
+
+// clientWaitDelay bounds how long a client command's Wait waits for its output pipes
+// after the command exited: a daemon it started (stacfs mount --daemon, the fstab
+// helper) may hold them open for as long as it lives.
+const clientWaitDelay = 15 * time.Second
+
+// clientCommand is exec.Command for a client run by a test: killed when the test
+// ends, and its Wait bounded by clientWaitDelay once it exited.
+func clientCommand(t *testing.T, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(t.Context(), name, args...)
+	cmd.WaitDelay = clientWaitDelay
+	return cmd
+}
