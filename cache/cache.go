@@ -148,8 +148,9 @@ type Cache struct {
 	stats    Stats                           // counters; Bytes and DiskBytes are filled in by Stats
 	sumKey   string                          // the key whose hash is sum (memo for evictions)
 	sum      [sha256.Size]byte
-	tilings  *simplelru.LRU[string, Tiling] // layouts by object key; nil value: not tiled
-	points   *simplelru.LRU[string, int]    // rows read one tile each, in a row, by object key
+	tilings  *simplelru.LRU[string, Tiling]  // layouts by object key; nil value: not tiled
+	points   *simplelru.LRU[string, int]     // rows read one tile each, in a row, by object key
+	windows  *simplelru.LRU[string, learned] // windows read, by tile geometry (tiles_learned.go)
 	// pointRows counts the last rows of tiles, of any object, that were
 	// read one tile each, in a row (sampling across scenes).
 	pointRows int
@@ -219,6 +220,10 @@ func New(o Options) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: new lru: %w", err)
 	}
+	wins, err := simplelru.NewLRU[string, learned](maxShapes, nil)
+	if err != nil {
+		return nil, fmt.Errorf("cache: new lru: %w", err)
+	}
 	bs := int64(o.BlockSize)
 	maxWindow := max(bs, min(o.MaxReadAhead, o.Memory/4)/bs*bs)
 	c := &Cache{
@@ -238,6 +243,7 @@ func New(o Options) (*Cache, error) {
 		parseTiling:  o.Tiling,
 		tilings:      tl,
 		points:       pts,
+		windows:      wins,
 	}
 	if !o.HeapMemory {
 		a, err := newArena(o.Memory)

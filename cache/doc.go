@@ -15,7 +15,9 @@
 // views), memory.go (buffers, the byte budget, LRU eviction, Prime,
 // Contains), arena_linux.go (block memory in memfd files outside the Go
 // heap), disk.go (the disk tier), reader.go (sequential read-ahead of one
-// handle) and tiles.go (whole-tile planning of tiled TIFFs).
+// handle), tiles.go (whole-tile planning of tiled TIFFs) and
+// tiles_learned.go (windows learned across objects of one tile geometry:
+// the same window read from many scenes).
 //
 // A failed or short fetch is reported to every waiter and caches nothing.
 // Memory is accounted exactly: the bytes held never exceed Options.Memory.

@@ -67,6 +67,13 @@ type Reader struct {
 
 	tiling Tiling  // nil until known, or when the object is not tiled
 	row    tileRow // the row of tiles being read
+
+	// Windows learned across objects (tiles_learned.go).
+	shape        string          // the tile geometry, "" until the layout is known
+	touched      map[tileID]bool // tiles read
+	noLearn      bool            // streamed, or read too many tiles: tells nothing
+	follow       map[tileID]bool // the learned window, fetched ahead; nil: none
+	lastFollowed tileID          // the tile of the window read last
 }
 
 // prefetch is one chunk of read-ahead: blocks [first, last].
@@ -126,6 +133,7 @@ func (r *Reader) Close() {
 	defer r.mu.Unlock()
 	if !r.closed {
 		r.endRow(r.row)
+		r.tellWindow()
 	}
 	r.closed = true
 	r.pending = nil
@@ -172,6 +180,7 @@ func (r *Reader) advance(off, end int64) (mode planMode, fetchEnd int64, specs [
 	}
 	if (r.start == 0 && gapless && r.read >= wholeFileStart && !r.headerAndFirstTile()) || r.read >= c.minStreak {
 		r.window = c.firstWindow
+		r.noLearn, r.touched = true, nil // a copy, not a window
 		r.next = r.lastEnd / c.blockSize * c.blockSize
 		r.schedule(r.window)
 		return streaming, end, nil

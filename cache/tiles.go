@@ -46,6 +46,9 @@ type Tiling interface {
 	Tile(img, row, col int) (Tile, bool)
 	// First returns the tile stored first in the file.
 	First() (Tile, bool)
+	// Grid returns how many tiles image img has across and down; ok is
+	// false past the last image.
+	Grid(img int) (across, down int, ok bool)
 }
 
 // maxTilings is how many object layouts the cache remembers.
@@ -143,7 +146,10 @@ func (r residentReader) ReadAt(p []byte, off int64) (int, error) {
 //
 // When the object has a tile layout (Options.Tiling) and a read outside a
 // streaming window falls in tile data, the Reader plans in whole tiles,
-// like GDAL's /vsicurl/ does, since a tile is always read whole:
+// like GDAL's /vsicurl/ does, since a tile is always read whole. Tiles of
+// a window that objects of the same tile grids read before are fetched at
+// once (see tiles_learned.go); otherwise the Reader guesses the window
+// from the reads, row by row:
 //
 //   - A read that starts a row of tiles (any read that is not in the row
 //     being read) is extended to the end of its tile and of the next two
@@ -166,6 +172,15 @@ func (r residentReader) ReadAt(p []byte, off int64) (int, error) {
 //     prefetched too (one request), so that a window is fetched one row
 //     ahead of its reader. The tiles of a prediction are not followed by a
 //     prefetch to their right (the window ends there).
+//   - Every such guess (tiles no read has reached yet) costs at most
+//     1/guessShare of the object (any guess goes in an object of
+//     cheapObject bytes or less): the 3×3 guess of a first row shrinks to
+//     2×2 or to the tile alone, and a tile or row ahead that costs more is
+//     not prefetched. In a big file a wrong guess is a small share of it,
+//     and a right one saves a round trip per row; a small file (a 2048 px
+//     scene of 4×4 tiles) is mostly read in windows of one or two tiles a
+//     row (a time series at a point), where the guess is the bytes the
+//     reader needs two or three times over.
 type tileRow struct {
 	ok        bool
 	img, row  int
@@ -173,8 +188,25 @@ type tileRow struct {
 	fetched   int  // last column fetched (or being fetched)
 	predicted bool // fetched is the width of the row above, not a guess
 	point     bool // started as a point read: no tile but this one fetched
-	below     bool // the row below was prefetched
-	twoBelow  bool // the row after the row below was prefetched
+	ahead     int  // rows below prefetched (0 to firstRowTiles-1)
+	widened   bool // the reader moved into the second tile of the row
+}
+
+const (
+	// guessShare: a guess of the tile planning costs at most
+	// 1/guessShare of the object's bytes (see tileRow)...
+	guessShare = 32
+	// cheapObject: ...unless the object is this small: then it costs
+	// about a round trip whole (a bandwidth-delay product of a 50 MB/s,
+	// 40 ms link), and a guess always less than the round trip it may
+	// save.
+	cheapObject = 2 << 20
+)
+
+// affordable reports whether a guess of n bytes is cheap enough for the
+// object (see tileRow).
+func (r *Reader) affordable(n int64) bool {
+	return r.obj.Size <= cheapObject || n <= r.obj.Size/guessShare
 }
 
 // headerAndFirstTile reports whether a streak from offset 0 has read no
@@ -203,11 +235,33 @@ func (r *Reader) headerAndFirstTile() bool {
 // how far to fetch with the read, the blocks of tiles to prefetch, and
 // whether the read starts a new row of tiles. r.mu must be held.
 func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow bool) {
+	var window []byteRun
 	if r.tiling == nil {
 		if r.tiling = r.c.tilingOf(r.obj); r.tiling == nil {
 			return end, nil, false
 		}
+		window = r.recall()
 	}
+	r.touch(off, end)
+	if t, ok := r.followedTile(off, end); ok {
+		// A tile of the learned window: fetched with it.
+		fetchEnd, specs = r.fetchWindow(window, off, end)
+		id := tileID{t.Image, t.Row, t.Col}
+		newRow = id != r.lastFollowed
+		r.lastFollowed = id
+		return fetchEnd, specs, newRow
+	}
+	fetchEnd, specs, newRow = r.planRow(off, end)
+	if window != nil {
+		_, more := r.fetchWindow(window, off, end)
+		specs = append(specs, more...)
+	}
+	return fetchEnd, specs, newRow
+}
+
+// planRow is tiles for a read that no learned window covers: the guess
+// row by row (see tileRow). r.mu must be held.
+func (r *Reader) planRow(off, end int64) (fetchEnd int64, specs []prefetch, newRow bool) {
 	tl := r.tiling
 	row := &r.row
 	if t, ok := tl.TileAt(off); ok && row.ok && t.Image == row.img && t.Row == row.row &&
@@ -215,25 +269,22 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 		// On along the row.
 		row.c1 = max(row.c1, t.Col)
 		fetchEnd = end
-		if !row.predicted && !row.twoBelow && t.Col == row.c0+1 {
+		if !row.predicted && !row.widened && t.Col == row.c0+1 {
 			// Into the second tile of the first row: a window, two or
-			// more tiles wide. The row below (unless prefetched with
-			// the first tile) and the one after it, as far as this
-			// row was fetched: a window's next rows are read one
-			// after the other, and the second is not waited for.
-			// Its own row-ahead (reading the row below) would fetch
-			// the row after it anyway.
-			row.twoBelow = true
-			first := t.Row + 2
-			if !row.below {
-				// A row started as a point read: a window after all.
-				row.below = true
-				first = t.Row + 1
-			}
-			for below := first; below <= t.Row+2; below++ {
-				if start, end, _, ok := rowSpan(tl, t.Image, below, row.c0, row.fetched); ok {
-					specs = append(specs, r.blocks(start, end+tileSlack))
+			// more tiles wide. The rows below not prefetched with the
+			// first tile (two at most), as far as this row was
+			// fetched: a window's next rows are read one after the
+			// other, and the second is not waited for. Its own
+			// row-ahead (reading the row below) would fetch the row
+			// after it anyway.
+			row.widened = true
+			for below := t.Row + 1 + row.ahead; below < t.Row+firstRowTiles; below++ {
+				start, end, _, ok := rowSpan(tl, t.Image, below, row.c0, row.fetched)
+				if !ok || !r.affordable(end-start) {
+					break
 				}
+				specs = append(specs, r.blocks(start, end+tileSlack))
+				row.ahead++
 			}
 		}
 		switch {
@@ -241,7 +292,7 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 			// Fetched already; a point read gets no neighbour.
 		case t.Col == row.fetched:
 			// Into the last tile fetched: prefetch the next one.
-			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
+			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok && r.affordable(next.End-next.Start) {
 				row.fetched = t.Col + 1
 				specs = append(specs, r.blocks(next.Start, next.End+tileSlack))
 			}
@@ -251,7 +302,7 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 			row.predicted, row.point = false, false
 			row.fetched = t.Col
 			fetchEnd = max(end, t.End+tileSlack)
-			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok {
+			if next, ok := tl.Tile(t.Image, t.Row, t.Col+1); ok && r.affordable(next.End-next.Start) {
 				row.fetched = t.Col + 1
 				specs = append(specs, r.blocks(next.Start, next.End+tileSlack))
 			}
@@ -273,32 +324,33 @@ func (r *Reader) tiles(off, end int64) (fetchEnd int64, specs []prefetch, newRow
 	prev := *row
 	r.endRow(prev)
 	*row = tileRow{ok: true, img: t.Image, row: t.Row, c0: t.Col, c1: t.Col, fetched: t.Col}
-	width := 0 // columns past the first to fetch
+	width, below := 0, 0 // columns past the first to fetch, rows below to prefetch
 	switch {
 	case prev.ok && prev.img == t.Image && prev.row+1 == t.Row && prev.c0 == t.Col:
 		// The row below the last one, from the same column: as wide.
 		// And the row below it too, as the window goes on down.
 		row.predicted = true
-		width = prev.c1 - prev.c0
+		width, below = prev.c1-prev.c0, 1
 	case r.pointMode():
 		row.point = true // just this tile
 	default:
 		// The first row of a window, most likely: this tile and the next
 		// ones, and the same tiles of the two rows below, so that the
-		// window's third row is on its way while the first is decoded.
+		// window's third row is on its way while the first is decoded;
+		// a smaller square when the object cannot afford that guess.
 		width = firstRowTiles - 1
-		row.below, row.twoBelow = true, true
+		for width > 0 && !r.affordable(int64((width+1)*(width+1)-1)*(t.End-t.Start)) {
+			width--
+		}
+		below = width
+		row.ahead = width
 	}
-	if !row.point {
-		last := t.Row + 1
-		if row.twoBelow {
-			last = t.Row + 2
+	for b := t.Row + 1; b <= t.Row+below; b++ {
+		start, end, _, ok := rowSpan(tl, t.Image, b, t.Col, t.Col+width)
+		if !ok || (row.predicted && !r.affordable(end-start)) {
+			break
 		}
-		for below := t.Row + 1; below <= last; below++ {
-			if start, end, _, ok := rowSpan(tl, t.Image, below, t.Col, t.Col+width); ok {
-				specs = append(specs, r.blocks(start, end+tileSlack))
-			}
-		}
+		specs = append(specs, r.blocks(start, end+tileSlack))
 	}
 	_, rowEnd, lastCol, _ := rowSpan(tl, t.Image, t.Row, t.Col, t.Col+width)
 	row.fetched = lastCol

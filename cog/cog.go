@@ -140,6 +140,15 @@ func Parse(r io.ReaderAt, size int64) (*Layout, error) {
 // Images returns the number of tiled images.
 func (l *Layout) Images() int { return len(l.images) }
 
+// Grid returns how many tiles image img has across and down; ok is false
+// when there is no image img.
+func (l *Layout) Grid(img int) (across, down int, ok bool) {
+	if img < 0 || img >= len(l.images) {
+		return 0, 0, false
+	}
+	return l.images[img].across, l.images[img].down, true
+}
+
 // Tiles returns the number of non-empty tiles of all images.
 func (l *Layout) Tiles() int { return len(l.byOff) }
 

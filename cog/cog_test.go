@@ -39,9 +39,10 @@ func TestParseMatchesGDAL(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
 		images int
+		grids  [][2]int // tiles across and down of each image
 	}{
-		{"small.tif", 3},  // 1000x700, 256 px tiles, overviews 500x350 and 250x175
-		{"big-be.tif", 1}, // BigTIFF, big-endian, no overviews
+		{"small.tif", 3, [][2]int{{4, 3}, {2, 2}, {1, 1}}}, // 1000x700, 256 px tiles, overviews 500x350 and 250x175
+		{"big-be.tif", 1, nil},                             // BigTIFF, big-endian, no overviews
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("testdata", tc.file))
@@ -85,6 +86,14 @@ func TestParseMatchesGDAL(t *testing.T) {
 			}
 			if _, ok := l.Tile(tc.images, 0, 0); ok {
 				t.Error("Tile of a missing image found a tile")
+			}
+			for img, g := range tc.grids {
+				if a, d, ok := l.Grid(img); !ok || a != g[0] || d != g[1] {
+					t.Errorf("Grid(%d) = %d, %d, %v, want %d x %d", img, a, d, ok, g[0], g[1])
+				}
+			}
+			if _, _, ok := l.Grid(tc.images); ok {
+				t.Error("Grid of a missing image is ok")
 			}
 		})
 	}

@@ -474,3 +474,5 @@ func (c cogLayout) First() (cache.Tile, bool) {
 	t, ok := c.l.First()
 	return cache.Tile(t), ok
 }
+
+func (c cogLayout) Grid(img int) (across, down int, ok bool) { return c.l.Grid(img) }
