@@ -69,6 +69,12 @@ type Options struct {
 	// SpoolDir is where the items' JSON of day listings is spooled (the
 	// system's temporary folder when empty).
 	SpoolDir string
+	// StreamDir is where streams (assets without length or Range) are
+	// spooled (the system's temporary folder when empty), and
+	// StreamStatLimit the most bytes of one downloaded to learn its size
+	// on stat (0: never; see StreamSize).
+	StreamDir       string
+	StreamStatLimit int64
 
 	// Filter narrows every search (a saved search; see View).
 	Filter ViewFilter
@@ -151,6 +157,7 @@ type Catalog struct {
 	streams  *simplelru.LRU[string, *Stream] // by assetID
 	dropped  []*Stream                       // evicted from streams, released after mu is unlocked
 	hrefs    map[string]string               // fresher asset URLs (re-signed), by assetID
+	big      map[string]bigStream            // streams found longer than StreamStatLimit, by assetID (streamsize.go)
 
 	views []View // set before serving
 

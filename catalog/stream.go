@@ -30,6 +30,9 @@ type Stream struct {
 	cancel context.CancelFunc
 	f      *os.File
 	onDone func(size int64)
+	c      *Catalog
+	id     string // the asset's assetID
+	limit  int64  // the most a stat's download spools (capped); see StreamSize
 
 	mu      sync.Mutex // protects the following; after Catalog.mu
 	cond    *sync.Cond // signalled when n, done or err change
@@ -38,6 +41,10 @@ type Stream struct {
 	err     error      // the download failed for good
 	refs    int        // open handles
 	evicted bool       // dropped from the catalog's streams
+	// capped: only stats wait on it (StreamSize): past limit bytes the
+	// download stops with ErrTooLarge. A reader lifts the cap.
+	capped  bool
+	stopped bool // a capped download cancelled when its last stat left
 }
 
 // keptStreams is how many streams a catalog keeps, so that a second reader
@@ -48,32 +55,38 @@ const keptStreams = 16
 // spooled (shared), else a new one read whole in the background. The
 // caller closes it.
 func (c *Catalog) OpenStream(it *Item, a *remote.Asset) (*Stream, error) {
+	return c.openStream(it, a, 0)
+}
+
+// openStream is OpenStream; a limit above 0 opens it for a stat only
+// (capped at limit bytes) unless a reader has it already.
+func (c *Catalog) openStream(it *Item, a *remote.Asset, limit int64) (*Stream, error) {
 	u, err := c.url(it, a)
 	if err != nil {
 		return nil, err
 	}
 	id := assetID(it, a)
-	if s := c.keptStream(id); s != nil {
+	if s := c.keptStream(id, limit <= 0); s != nil {
 		return s, nil
 	}
 	st, ok := c.rd.(Streamer)
 	if !ok {
 		return nil, fmt.Errorf("%s: %w: cannot stream", remote.RedactURL(u), remote.ErrBadResponse)
 	}
-	f, err := os.CreateTemp("", "stacfs-stream-*")
+	f, err := os.CreateTemp(c.o.StreamDir, "stacfs-stream-*")
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	os.Remove(f.Name()) // unlinked: gone when closed, even after a crash
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Stream{url: u, cancel: cancel, f: f, refs: 1, onDone: func(n int64) {
+	s := &Stream{url: u, cancel: cancel, f: f, refs: 1, c: c, id: id, limit: limit, capped: limit > 0, onDone: func(n int64) {
 		c.mu.Lock()
 		c.streamed[id] = n
 		c.mu.Unlock()
 	}}
 	s.cond = sync.NewCond(&s.mu)
 	c.mu.Lock()
-	other := c.keptLocked(id) // opened meanwhile by another reader
+	other := c.keptLocked(id, limit <= 0) // opened meanwhile by another reader
 	if other == nil {
 		c.streams.Add(id, s)
 	}
@@ -88,24 +101,27 @@ func (c *Catalog) OpenStream(it *Item, a *remote.Asset) (*Stream, error) {
 }
 
 // keptStream returns the kept stream of an asset with one more hold, or
-// nil.
-func (c *Catalog) keptStream(id string) *Stream {
+// nil. A reader (uncap) lifts the cap of a stream opened for a stat.
+func (c *Catalog) keptStream(id string, uncap bool) *Stream {
 	c.mu.Lock()
-	s := c.keptLocked(id)
+	s := c.keptLocked(id, uncap)
 	c.unlockAndRelease()
 	return s
 }
 
 // keptLocked is keptStream under c.mu. A stream that failed is dropped.
-func (c *Catalog) keptLocked(id string) *Stream {
+func (c *Catalog) keptLocked(id string, uncap bool) *Stream {
 	s, ok := c.streams.Get(id)
 	if !ok {
 		return nil
 	}
 	s.mu.Lock()
-	failed := s.err != nil
+	failed := s.err != nil || s.stopped
 	if !failed {
 		s.refs++
+		if uncap {
+			s.capped = false
+		}
 	}
 	s.mu.Unlock()
 	if failed {
@@ -128,13 +144,13 @@ func (c *Catalog) unlockAndRelease() {
 
 func (s *Stream) run(ctx context.Context, st Streamer, c *Catalog) {
 	var err error
+attempts:
 	for attempt := range streamAttempts {
 		if attempt > 0 {
 			select {
 			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 			case <-ctx.Done():
-				s.finish(ctx.Err())
-				return
+				break attempts
 			}
 			c.log.Warn("stream cut short; starting again", "url", remote.RedactURL(s.url), "attempt", attempt+1, "err", err)
 		}
@@ -142,11 +158,28 @@ func (s *Stream) run(ctx context.Context, st Streamer, c *Catalog) {
 			s.finish(nil)
 			return
 		}
-		if ctx.Err() != nil || errors.Is(err, remote.ErrNotFound) || errors.Is(err, remote.ErrDenied) {
+		if ctx.Err() != nil || errors.Is(err, remote.ErrNotFound) || errors.Is(err, remote.ErrDenied) || errors.Is(err, ErrTooLarge) {
 			break
 		}
 	}
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if errors.Is(err, ErrTooLarge) {
+		c.tooLarge(s.id, s.url, s.limit)
+	}
 	s.finish(err)
+	c.forget(s)
+}
+
+// forget drops a failed stream from the catalog's streams at once, so that
+// its spool is freed when its last holder closes it.
+func (c *Catalog) forget(s *Stream) {
+	c.mu.Lock()
+	if cur, ok := c.streams.Peek(s.id); ok && cur == s {
+		c.streams.Remove(s.id)
+	}
+	c.unlockAndRelease()
 }
 
 // fetch reads the object from the start, appending what goes beyond the
@@ -173,8 +206,12 @@ func (s *Stream) fetch(ctx context.Context, st Streamer) error {
 			have += int64(k)
 			s.mu.Lock()
 			s.n = have
+			over := s.capped && have > s.limit
 			s.cond.Broadcast()
 			s.mu.Unlock()
+			if over {
+				return fmt.Errorf("stream %s: %w (%d bytes)", remote.RedactURL(s.url), ErrTooLarge, s.limit)
+			}
 		}
 		if rerr == io.EOF {
 			return nil
@@ -253,11 +290,19 @@ func (s *Stream) Size() int64 {
 // Close releases the caller's hold. The spool is dropped when the catalog
 // no longer keeps the stream and nobody holds it; a download nobody waits
 // for goes on only while the catalog keeps it.
+//
+// A download for stats only (capped) that nobody waits for any more (an
+// interrupted stat) stops: nobody asked for its bytes.
 func (s *Stream) Close() error {
 	s.mu.Lock()
 	s.refs--
 	drop := s.refs <= 0 && s.evicted
+	abandoned := s.refs <= 0 && s.capped && !s.done && s.err == nil
+	s.stopped = s.stopped || abandoned
 	s.mu.Unlock()
+	if abandoned {
+		s.cancel() // run ends with the context's error and forgets it
+	}
 	if drop {
 		s.cancel()
 		return s.f.Close()

@@ -22,6 +22,7 @@ import (
 //	remote.ErrChanged            ESTALE  (the object changed while open)
 //	catalog.ErrNoURL             EIO
 //	catalog.ErrTooManyItems      ENOMEM  (a day over max_items: never a short listing)
+//	catalog.ErrTooLarge          EFBIG   (a stream over stream_stat_limit: never a short size)
 //	zipindex.ErrEncrypted        EACCES  (an encrypted zip member)
 //	zipindex.ErrMethod           EOPNOTSUPP (a zip member neither stored nor deflated)
 //	errBroken                    EACCES  (a catalog that did not start)
@@ -48,6 +49,8 @@ func toErrno(err error) syscall.Errno {
 		return syscall.ESTALE
 	case errors.Is(err, catalog.ErrTooManyItems):
 		return syscall.ENOMEM
+	case errors.Is(err, catalog.ErrTooLarge):
+		return syscall.EFBIG
 	case errors.Is(err, catalog.ErrNoURL):
 		return syscall.EIO
 	case errors.Is(err, zipindex.ErrEncrypted):

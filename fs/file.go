@@ -39,13 +39,26 @@ var _ = (fusefs.NodeSetattrer)((*assetFile)(nil))
 
 func (a *assetFile) mode() uint32 { return syscall.S_IFREG | a.fs.o.FileMode }
 
+// fill fills the attributes a lookup answers with: a stream whose size is
+// not known yet shows 0, with an attribute timeout of 0 (volatile), so
+// that a stat goes on to Getattr, which learns the size. A lookup does
+// not: opening the file (cat, cp) must work whatever its length.
 func (a *assetFile) fill(ctx context.Context, out *fuse.Attr) syscall.Errno {
+	return a.fillSize(ctx, out, false)
+}
+
+// fillSize is fill; with learn, the size of a stream is learnt by reading
+// it whole (catalog.StreamSize, within stream_stat_limit).
+func (a *assetFile) fillSize(ctx context.Context, out *fuse.Attr, learn bool) syscall.Errno {
 	size, err := a.cat.Size(ctx, a.item, a.asset)
+	if err == nil && size < 0 && learn {
+		size, err = a.cat.StreamSize(ctx, a.item, a.asset)
+	}
 	if err != nil {
 		return a.fs.fail("stat", a.path, err)
 	}
 	if size < 0 {
-		size = 0 // unknown until the file is read whole
+		size = 0 // unknown until the file is read whole (stream_stat_limit = 0)
 	}
 	a.shown.Store(size)
 	out.Mode = a.mode()
@@ -74,10 +87,11 @@ func (a *assetFile) volatile(ctx context.Context) bool {
 	return err != nil || size < 0
 }
 
-// Getattr implements fusefs.NodeGetattrer.
+// Getattr implements fusefs.NodeGetattrer: stat, fstat, and lseek to the
+// end ask it. A stream's size is learnt here (see fill).
 func (a *assetFile) Getattr(ctx context.Context, _ fusefs.FileHandle, out *fuse.AttrOut) (errno syscall.Errno) {
 	defer a.fs.op("getattr", a.path, &errno)()
-	errno = a.fill(ctx, &out.Attr)
+	errno = a.fillSize(ctx, &out.Attr, true)
 	if errno == 0 && !a.volatile(ctx) {
 		out.SetTimeout(a.fs.o.EntryTimeout)
 	} // else 0: asked again at every stat until the size is known

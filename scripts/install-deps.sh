@@ -21,6 +21,8 @@ command -v redis-server >/dev/null || need+=(redis-server) # the shared cache ti
 /usr/bin/python3 -c 'import rasterio' 2>/dev/null || need+=(python3-rasterio)
 # zip and Zarr folders (tests/containers_test.go): unzip, sha256sum, xarray over zarr
 command -v unzip >/dev/null || need+=(unzip)
+# streams without length (tests/streams_test.go): tar archives and extracts them
+command -v tar >/dev/null || need+=(tar)
 /usr/bin/python3 -c 'import zarr' 2>/dev/null || need+=(python3-zarr)
 /usr/bin/python3 -c 'import xarray' 2>/dev/null || need+=(python3-xarray)
 if [ "${1:-}" = "--gis" ]; then

@@ -52,6 +52,9 @@ type CacheConfig struct {
 	Dir         string        `toml:"dir"`          // persistent disk tier folder ("" = off)
 	Disk        Size          `toml:"disk"`         // disk tier budget
 	Shared      *SharedConfig `toml:"shared"`       // tier shared by a fleet (shared.go)
+	// StreamStatLimit is the most of a stream (no length, no Range) read
+	// to learn its size on stat; 0: never (size 0 until read whole).
+	StreamStatLimit Size `toml:"stream_stat_limit"`
 }
 
 // MountConfig is the [mount] table. Owners and modes are spelled as
@@ -125,6 +128,8 @@ func defaultConfig() Config {
 			MetadataTTL: Duration{catalog.DefaultTTL},
 			ReadAhead:   Size(cache.DefaultMaxReadAhead),
 			Disk:        Size(cache.DefaultDiskBytes),
+
+			StreamStatLimit: Size(catalog.DefaultStreamStatLimit),
 		},
 		Network: NetworkConfig{
 			RetryBudget:  Duration{remote.DefaultRetryBudget},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stacfs/stacfs/cache"
+	"github.com/stacfs/stacfs/catalog"
 	"github.com/stacfs/stacfs/remote"
 )
 
@@ -35,13 +36,14 @@ func TestConfigExample(t *testing.T) {
 		return s
 	}
 	for key, def := range map[string]string{
-		"memory":        Size(cache.DefaultMemory).String(),
-		"block_size":    Size(cache.DefaultBlockSize).String(),
-		"read_ahead":    Size(cache.DefaultMaxReadAhead).String(),
-		"disk":          Size(cache.DefaultDiskBytes).String(),
-		"metadata_ttl":  short(defaultConfig().Cache.MetadataTTL.Duration),
-		"retry_budget":  short(remote.DefaultRetryBudget),
-		"stall_timeout": short(remote.DefaultStallTimeout),
+		"memory":            Size(cache.DefaultMemory).String(),
+		"block_size":        Size(cache.DefaultBlockSize).String(),
+		"read_ahead":        Size(cache.DefaultMaxReadAhead).String(),
+		"disk":              Size(cache.DefaultDiskBytes).String(),
+		"stream_stat_limit": Size(catalog.DefaultStreamStatLimit).String(),
+		"metadata_ttl":      short(defaultConfig().Cache.MetadataTTL.Duration),
+		"retry_budget":      short(remote.DefaultRetryBudget),
+		"stall_timeout":     short(remote.DefaultStallTimeout),
 	} {
 		if !strings.Contains(strings.ToLower(text), strings.ToLower(fmt.Sprintf("default %q", def))) {
 			t.Errorf("config.toml.example does not give the default of %s, %q", key, def)

@@ -369,6 +369,10 @@ func newCatalog(cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache
 		Cache:       bc,
 		ShareBlocks: shares(cfg, cc),
 		Logger:      log,
+		// Streams spool where the disk tier is, when there is one (the
+		// system's temporary folder may be in RAM).
+		StreamDir:       cfg.Cache.Dir,
+		StreamStatLimit: int64(cfg.Cache.StreamStatLimit),
 	})
 	addViews(cc, cat)
 	return cat

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/stacfs/stacfs/mountinfo"
@@ -116,11 +117,17 @@ func inStacfs(path string) error {
 
 // collectPrefetch lists the regular files under paths. It does not follow
 // symbolic links (a link given on the command line is followed once: the
-// user named it).
+// user named it). A file whose stat fails with EFBIG (a stream longer than
+// stream_stat_limit) is listed all the same, its size counted as 0: it
+// opens and reads, and once read whole its size is known.
 func collectPrefetch(paths []string, fail func(string, error)) []prefetchFile {
 	var files []prefetchFile
 	for _, root := range paths {
 		fi, err := os.Stat(root)
+		if errors.Is(err, syscall.EFBIG) {
+			files = append(files, prefetchFile{root, 0})
+			continue
+		}
 		if err != nil {
 			fail(root, err)
 			continue
@@ -150,6 +157,10 @@ func collectPrefetch(paths []string, fail func(string, error)) []prefetchFile {
 				return nil // folders, symlinks (never followed), devices
 			}
 			info, err := d.Info()
+			if errors.Is(err, syscall.EFBIG) {
+				files = append(files, prefetchFile{path, 0})
+				return nil
+			}
 			if err != nil {
 				fail(path, err)
 				return nil
