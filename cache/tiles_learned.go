@@ -156,10 +156,14 @@ func (r *Reader) followedTile(off, end int64) (Tile, bool) {
 }
 
 // touch records the tiles the read [off, end) reads: those it overlaps by
-// more than the slack of a buffered reader (or whole, when smaller). r.mu
-// must be held.
+// more than the slack of a buffered reader (or whole, when smaller). A read
+// that starts in the header reads the header, even when it reaches far into
+// the tile stored after it (the smallest overview's). r.mu must be held.
 func (r *Reader) touch(off, end int64) {
 	if r.noLearn {
+		return
+	}
+	if _, ok := r.tiling.TileAt(off); !ok {
 		return
 	}
 	for _, at := range []int64{off, end - 1} {

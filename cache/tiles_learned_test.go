@@ -86,19 +86,53 @@ func TestReaderTilesSmallScene(t *testing.T) {
 	}
 }
 
+// TestReaderTilesCheapObject: an object of cheapObject bytes or less (a
+// 1024 px COG of 256 px tiles of ~50 KiB) costs about a round trip whole,
+// so its rows are guessed as in a big file: a 3x3 window is a request per
+// row, its first row's request sent with the two rows below.
+func TestReaderTilesCheapObject(t *testing.T) {
+	checkNoLeak(t)
+	g := newGridOf(40<<10, 20<<10, [2]int{4, 4}, [2]int{2, 2}, [2]int{1, 1})
+	if g.size > cheapObject {
+		t.Fatalf("the grid is %d bytes, more than cheapObject", g.size)
+	}
+	c := sceneCache(t, g)
+	src := &rampSource{seed: 37, size: g.size}
+	r := c.NewReader(Object{Key: "small", Size: g.size, Src: src})
+	defer r.Close()
+	s := &stdio{r: r, t: t, src: src}
+	s.read(0, 16<<10)
+	first, _ := g.Tile(0, 0, 1)
+	s.read(first.Start, first.Start+1) // the read that starts the window
+	waitFor(t, "fetches to end", c.idle)
+	if n := len(src.Calls()); n != 4 {
+		t.Errorf("%d requests %v after the first tile's read, want 4 (the header and a row each)", n, src.Calls())
+	}
+	s.readTiles(g, 0, 1, 3, 0, 2)
+	waitFor(t, "fetches to end", c.idle)
+	if n := len(src.Calls()); n > 6 {
+		t.Errorf("%d requests %v for the header and a 3x3 window, want at most 6", n, src.Calls())
+	}
+}
+
 // TestReaderTilesLearnedWindow: objects of one tile geometry read one after
 // the other, each through a new handle (GDAL opening scene after scene).
 // Once two objects in a row were read in the same tiles, a new object's
-// tiles of that window are fetched as soon as its header is in, before the
+// tiles of that window are fetched at its first read (its header, primed
+// when stacfs opened it), before the
 // reader asks for them, in one request per tile (one round trip for the
 // window), and nothing else; objects read in other tiles (a mosaic), or
 // opened for their header only, learn nothing and are given nothing.
 func TestReaderTilesLearnedWindow(t *testing.T) {
 	checkNoLeak(t)
 	g := sceneGrid()
-	type window struct{ c0, c1, r0, r1 int } // of image 0; c0 < 0: the header only
-	series := window{1, 1, 1, 2}             // the bench's time series
+	type window struct { // of image 0; c0 < 0: the header only
+		c0, c1, r0, r1 int
+		longHeader     bool // the header read as one 64 KiB read
+	}
+	series := window{c0: 1, c1: 1, r0: 1, r1: 2} // the bench's time series
 	header := window{c0: -1}
+	bigHeader := window{c0: 1, c1: 1, r0: 1, r1: 2, longHeader: true}
 	for _, tc := range []struct {
 		name    string
 		objects []window
@@ -106,26 +140,41 @@ func TestReaderTilesLearnedWindow(t *testing.T) {
 	}{
 		{"time series", []window{series, series, series, series, series},
 			[]bool{false, false, true, true, true}},
-		{"a 2x2 window through scenes", []window{{2, 3, 0, 1}, {2, 3, 0, 1}, {2, 3, 0, 1}},
+		{"a 2x2 window through scenes", []window{{2, 3, 0, 1, false}, {2, 3, 0, 1, false}, {2, 3, 0, 1, false}},
 			[]bool{false, false, true}},
-		{"mosaic: each object read in other tiles", []window{{2, 3, 2, 3}, {0, 1, 2, 3}, {2, 3, 0, 1}, {0, 1, 0, 1}},
+		{"mosaic: each object read in other tiles", []window{{2, 3, 2, 3, false}, {0, 1, 2, 3, false}, {2, 3, 0, 1, false}, {0, 1, 0, 1, false}},
 			[]bool{false, false, false, false}},
 		{"headers only (gdalinfo) tell nothing", []window{series, header, header, series, series},
 			[]bool{false, false, false, false, true}},
 		{"a header-only open given the window ends it", []window{series, series, header, series, series, series},
 			[]bool{false, false, true, false, false, true}},
+		// 64 KiB reads from byte 0 (not stdio's 8 KiB) reach far into the
+		// smallest overview's tile, stored right after the header: that
+		// is still the header.
+		{"a long header read learns no overview tile", []window{bigHeader, bigHeader, bigHeader},
+			[]bool{false, false, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := sceneCache(t, g)
 			for i, w := range tc.objects {
 				src := &rampSource{seed: 31 + i, size: g.size}
-				r := c.NewReader(Object{Key: fmt.Sprintf("scene-%d", i), Size: g.size, Src: src})
+				obj := Object{Key: fmt.Sprintf("scene-%d", i), Size: g.size, Src: src}
+				// stacfs' open reads the head (size, version) and primes
+				// the cache with it: the layout is known at the first read.
+				head := make([]byte, 16<<10)
+				fillRamp(head, src.seed, 0)
+				c.Prime(obj, 0, head)
+				r := c.NewReader(obj)
 				s := &stdio{r: r, t: t, src: src}
-				s.read(0, 16<<10)   // the header
-				s.pread(4<<10, 512) // more of it, once in: the layout is known
+				if w.longHeader {
+					s.pread(0, 64<<10)
+				} else {
+					s.read(0, 16<<10) // the header
+				}
+				s.pread(4<<10, 512) // more of it
 				waitFor(t, "fetches to end", c.idle)
 				if w.c0 < 0 {
-					if calls := src.Calls(); tc.ahead[i] != (len(calls) > 1) {
+					if calls := src.Calls(); tc.ahead[i] != (len(calls) > 0) {
 						t.Errorf("object %d (header only): requests %v, want the window fetched %v", i, calls, tc.ahead[i])
 					}
 					r.Close()
@@ -156,7 +205,11 @@ func TestReaderTilesLearnedWindow(t *testing.T) {
 				if tc.ahead[i] {
 					// One request per row of the window (its tiles of a row are
 					// adjacent in the file), none once it is read.
-					if want := 1 + w.r1 - w.r0 + 1; before != want || len(calls) != want {
+					want := w.r1 - w.r0 + 1
+					if w.longHeader {
+						want++ // the rest of the 64 KiB read
+					}
+					if before != want || len(calls) != want {
 						t.Errorf("object %d: %d requests before the window was read, %d after (%v), want %d", i, before, len(calls), calls, want)
 					}
 				}

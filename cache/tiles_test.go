@@ -19,7 +19,10 @@ type grid struct {
 	size         int64
 }
 
-func newGrid(dims ...[2]int) *grid {
+func newGrid(dims ...[2]int) *grid { return newGridOf(200<<10, 120<<10, dims...) }
+
+// newGridOf is newGrid with tiles of lo to lo+spread bytes.
+func newGridOf(lo, spread int64, dims ...[2]int) *grid {
 	g := &grid{}
 	off := int64(16 << 10)
 	seed := uint32(7)
@@ -28,7 +31,7 @@ func newGrid(dims ...[2]int) *grid {
 		for r := range dims[i][1] {
 			for c := range dims[i][0] {
 				seed = seed*1664525 + 1013904223
-				n := int64(200<<10) + int64(seed>>8)%(120<<10)
+				n := lo + int64(seed>>8)%spread
 				off += 4 // leader
 				t := Tile{Image: i, Row: r, Col: c, Start: off, End: off + n}
 				g.tiles[i] = append(g.tiles[i], t)
