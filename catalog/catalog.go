@@ -162,6 +162,8 @@ type Catalog struct {
 	views []View // set before serving
 
 	ctr containers // zip member lists (container.go)
+
+	loading map[string]*DayListing // day listings being loaded, by items key (day_listing.go); under mu
 }
 
 // DefaultTTL is how long listings and sizes are cached when Options.TTL is 0.
@@ -198,6 +200,7 @@ func New(src Source, rd Reader, o Options) *Catalog {
 
 		streamed: map[string]int64{},
 		hrefs:    map[string]string{},
+		loading:  map[string]*DayListing{},
 	}
 	// Called under c.mu (by Add and Remove): the stream is released later,
 	// outside it (see releaseDropped).
@@ -434,63 +437,80 @@ func Interval(from, to time.Time) string {
 }
 
 // Items lists the items whose own date is the given UTC day, sorted by name.
+// The pages of the load are shown as they arrive by ItemsLoading.
 func (c *Catalog) Items(ctx context.Context, col Collection, year, month, day int) ([]*Item, error) {
-	from := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
-	to := from.AddDate(0, 0, 1)
-	if from.Year() != year || int(from.Month()) != month || from.Day() != day {
+	key, from, to, ok := dayKey(col, year, month, day)
+	if !ok {
 		return nil, fmt.Errorf("day %04d-%02d-%02d: %w", year, month, day, remote.ErrNotFound)
 	}
-	key := col.ID + "\x00" + from.Format(time.DateOnly)
 	return c.items.get(ctx, key, func(ctx context.Context) ([]*Item, error) {
-		from, to, ok := c.clip(from, to)
-		if !ok {
-			return nil, nil
-		}
-		q := c.search(col.ID, from, to, c.o.PageLimit)
-		sp := c.newSpool()
-		seen := map[string]bool{}
-		var list []*Item
-		full := false
-		err := c.src.Search(ctx, q, func(p *remote.Page) bool {
-			for _, it := range p.Items {
-				if !inside(it.Time, from, to) || seen[it.ID] {
-					continue
+		live := c.loadingFor(key)
+		defer c.dropLoading(key, live)
+		list, err := c.loadDay(ctx, col, from, to, live)
+		live.finish(list, err)
+		return list, err
+	})
+}
+
+// loadDay pages through the items of the day [from, to), showing them in
+// live as pages arrive.
+func (c *Catalog) loadDay(ctx context.Context, col Collection, from, to time.Time, live *DayListing) ([]*Item, error) {
+	day := from.Format(time.DateOnly)
+	from, to, ok := c.clip(from, to)
+	if !ok {
+		return nil, nil
+	}
+	q := c.search(col.ID, from, to, c.o.PageLimit)
+	sp := c.newSpool()
+	seen := map[string]bool{}
+	names := dayNames{taken: uniqueNames{}}
+	var list []*Item
+	full := false
+	err := c.src.Search(ctx, q, func(p *remote.Page) bool {
+		shown := len(list)
+		for _, it := range p.Items {
+			if !inside(it.Time, from, to) || seen[it.ID] {
+				continue
+			}
+			if c.o.MaxItems > 0 && len(list)+len(names.held) == c.o.MaxItems {
+				full = true
+				return false
+			}
+			seen[it.ID] = true
+			e := &Item{Item: it}
+			if sp != nil {
+				if doc, err := sp.add(it.Raw); err == nil {
+					e.doc, e.Raw = doc, nil
+				} else {
+					c.log.Warn("item JSON kept in memory", "err", err)
+					sp = nil
 				}
-				if c.o.MaxItems > 0 && len(list) == c.o.MaxItems {
-					full = true
-					return false
-				}
-				seen[it.ID] = true
-				e := &Item{Item: it}
-				if sp != nil {
-					if doc, err := sp.add(it.Raw); err == nil {
-						e.doc, e.Raw = doc, nil
-					} else {
-						c.log.Warn("item JSON kept in memory", "err", err)
-						sp = nil
-					}
-				}
+			}
+			if names.name(e) {
 				list = append(list, e)
 			}
-			return true
-		})
-		if err != nil {
-			return nil, wrapSearch(err, col.ID, q.Datetime)
 		}
-		day := from.Format(time.DateOnly)
-		if full {
-			c.log.Error("day holds more items than max_items allows: not listed; raise max_items or narrow the day with a view (bbox, filter)",
-				"collection", col.ID, "day", day, "max_items", c.o.MaxItems)
-			return nil, fmt.Errorf("day %s of %s: over %d items: %w", day, col.ID, c.o.MaxItems, ErrTooManyItems)
+		if c.o.MaxItems == 0 {
+			live.add(list[shown:]) // with a limit, nothing shows before the day is known to fit
 		}
-		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-		names := uniqueNames{}
-		for _, it := range list {
-			it.Name = names.take(it.ID, "item")
-		}
-		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
-		return list, nil
+		return true
 	})
+	if err != nil {
+		return nil, wrapSearch(err, col.ID, q.Datetime)
+	}
+	if full {
+		c.log.Error("day holds more items than max_items allows: not listed; raise max_items or narrow the day with a view (bbox, filter)",
+			"collection", col.ID, "day", day, "max_items", c.o.MaxItems)
+		return nil, fmt.Errorf("day %s of %s: over %d items: %w", day, col.ID, c.o.MaxItems, ErrTooManyItems)
+	}
+	if c.o.MaxItems > 0 {
+		live.add(list)
+	}
+	rest := names.rest()
+	live.add(rest)
+	list = append(list, rest...)
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list, nil
 }
 
 // DefaultPageLimit is the page size asked when listing a day: the largest

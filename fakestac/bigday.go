@@ -2,6 +2,7 @@ package fakestac
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -61,4 +62,15 @@ func (s *Server) AddBigDay(d BigDay) []string {
 		s.AddItem(it)
 	}
 	return ids
+}
+
+// PageOffset is the position of the first item of the search page that a GET
+// request of this query asks for (0 for the first page, and for other
+// requests), for fault hooks that hold or fail a given page of a listing.
+func PageOffset(query url.Values) int {
+	off, err := getOffset(query)
+	if err != nil {
+		return 0
+	}
+	return off
 }

@@ -315,6 +315,9 @@ type Fault struct {
 	Reset bool
 	// Stall delays the answer (or the other fault) by this long, or until the client goes.
 	Stall time.Duration
+	// Hold, when set, delays the answer (after Stall) until it is closed, or the
+	// client goes: a test releases a held request when it has seen what it waits for.
+	Hold <-chan struct{}
 	// ShortBody serves the request normally but cuts the body at half of its
 	// Content-Length and closes the connection. Without a Content-Length the body is cut
 	// at half of its first write.
@@ -366,6 +369,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 				case <-t.C:
 				case <-r.Context().Done():
 					t.Stop()
+					return
+				}
+			}
+			if f.Hold != nil {
+				select {
+				case <-f.Hold:
+				case <-r.Context().Done():
 					return
 				}
 			}

@@ -271,6 +271,9 @@ func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *f
 // find returns the child called name: a binary search in the folder's
 // listing, which builds that child only.
 func (d *dir) find(ctx context.Context, name string) (child, syscall.Errno) {
+	if c, ok := d.findLoading(ctx, name); ok {
+		return c, 0
+	}
 	l, err := d.l.list(ctx)
 	if err != nil {
 		return child{}, d.fs.fail("lookup", join(d.path, name), err)
@@ -290,6 +293,12 @@ func (d *dir) lookup(ctx context.Context, name string, out *fuse.EntryOut, cheap
 	if errno != 0 {
 		return nil, errno
 	}
+	return d.lookupChild(ctx, c, out, cheapOnly)
+}
+
+// lookupChild fills the attributes of child c (see lookup).
+func (d *dir) lookupChild(ctx context.Context, c child, out *fuse.EntryOut, cheapOnly bool) (*fusefs.Inode, syscall.Errno) {
+	name := c.name
 	if cn, ok := c.node.(costly); ok && cheapOnly && cn.attrNeedsRequest() {
 		return nil, syscall.EAGAIN
 	}
@@ -325,6 +334,9 @@ type costly interface {
 // is answered by the kernel alone. When the version changed, the folder
 // opens without FOPEN_KEEP_CACHE, which drops the kernel's copy.
 func (d *dir) OpendirHandle(ctx context.Context, _ uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
+	if h, errno := d.pagingHandle(ctx); h != nil || errno != 0 {
+		return h, 0, errno // read as it loads (paging_dir.go)
+	}
 	var flags uint32
 	if l, err := d.l.list(ctx); err == nil && d.cache.current(l) {
 		flags = fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE
@@ -333,10 +345,17 @@ func (d *dir) OpendirHandle(ctx context.Context, _ uint32) (fusefs.FileHandle, u
 }
 
 // dirHandle is an open folder: its listing, read at the first
-// Readdirent, and the position in it.
+// Readdirent, and the position in it; or, for a folder whose listing was
+// loading when it opened, that listing and the position in it
+// (paging_dir.go).
 type dirHandle struct {
 	d  *dir
 	ds fusefs.DirStream
+
+	live   *catalog.DayListing
+	pg     pager
+	pos    int
+	listed bool // the readdir operation was counted
 }
 
 var _ = (fusefs.FileReaddirenter)((*dirHandle)(nil))
@@ -358,6 +377,9 @@ func (h *dirHandle) stream(ctx context.Context) syscall.Errno {
 
 // Readdirent implements fusefs.FileReaddirenter.
 func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	if h.live != nil {
+		return h.liveEntry(ctx)
+	}
 	if errno := h.stream(ctx); errno != 0 {
 		return nil, errno
 	}
@@ -370,6 +392,10 @@ func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 
 // Seekdir implements fusefs.FileSeekdirer.
 func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	if h.live != nil {
+		h.pos = int(off) // entry i has offset i+1
+		return 0
+	}
 	if errno := h.stream(ctx); errno != 0 {
 		return errno
 	}
@@ -391,6 +417,9 @@ func (h *dirHandle) Releasedir(context.Context, uint32) {
 // the kernel takes as "no attributes", not as a negative entry).
 // They are part of the READDIRPLUS operation, not operations of their own.
 func (h *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fusefs.Inode, syscall.Errno) {
+	if h.live != nil {
+		return h.liveLookup(ctx, name, out)
+	}
 	return h.d.lookup(ctx, name, out, true)
 }
 

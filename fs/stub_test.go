@@ -17,6 +17,9 @@ type stubSource struct {
 	mu       sync.Mutex
 	items    []remote.Item
 	searches int
+	// gate, when set, is called before each page of a listing (0, 1...):
+	// it may wait (a slow page) or fail it.
+	gate func(page int) error
 }
 
 func (s *stubSource) Collections(context.Context) ([]remote.Collection, error) {
@@ -51,6 +54,11 @@ func (s *stubSource) Search(_ context.Context, q remote.Search, fn func(*remote.
 		return nil
 	}
 	for i := 0; i < len(items) || i == 0; i += q.Limit {
+		if s.gate != nil {
+			if err := s.gate(i / q.Limit); err != nil {
+				return err
+			}
+		}
 		if !fn(&remote.Page{Items: items[i:min(i+q.Limit, len(items))], NumberMatched: -1}) {
 			break
 		}

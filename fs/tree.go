@@ -206,17 +206,19 @@ func (d dateDir) items(ctx context.Context) (listing, error) {
 		return listing{}, err
 	}
 	return listing{
-		ver:  sliceVer(items),
-		n:    len(items),
-		name: func(i int) string { return items[i].Name },
-		mode: func(int) uint32 { return syscall.S_IFDIR | 0o555 },
-		child: func(i int) child {
-			it := items[i]
-			p := join(d.path, it.Name)
-			l := itemDir{fs: d.fs, cat: d.cat, item: it, node: nil, path: p}
-			return child{it.Name, &dir{fs: d.fs, path: p, mtime: it.Time, l: l}, d.fs.o.ItemTimeout}
-		},
+		ver:   sliceVer(items),
+		n:     len(items),
+		name:  func(i int) string { return items[i].Name },
+		mode:  func(int) uint32 { return syscall.S_IFDIR | 0o555 },
+		child: func(i int) child { return d.itemChild(items[i]) },
 	}, nil
+}
+
+// itemChild is the folder of one item of the day.
+func (d dateDir) itemChild(it *catalog.Item) child {
+	p := join(d.path, it.Name)
+	l := itemDir{fs: d.fs, cat: d.cat, item: it, node: nil, path: p}
+	return child{it.Name, &dir{fs: d.fs, path: p, mtime: it.Time, l: l}, d.fs.o.ItemTimeout}
 }
 
 // itemDir lists an item folder, or a sub-folder of it (node != nil).
