@@ -164,14 +164,15 @@ func dayKey(col Collection, year, month, day int) (key string, from, to time.Tim
 
 // ItemsLoading returns the listing of a day while its pages load (starting
 // the load when none runs), or nil when the day's listing is cached
-// (Items answers at once).
+// (Items answers at once), or was listed before: a reload is then waited
+// for, so that a reload that fails shows the last listing (see memo).
 func (c *Catalog) ItemsLoading(ctx context.Context, col Collection, year, month, day int) (*DayListing, error) {
 	key, _, _, ok := dayKey(col, year, month, day)
 	if !ok {
 		_, err := c.Items(ctx, col, year, month, day) // its error
 		return nil, err
 	}
-	if _, ok := c.items.peek(key); ok {
+	if c.items.hasValue(key) {
 		return nil, nil
 	}
 	c.mu.Lock()

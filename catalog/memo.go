@@ -132,6 +132,15 @@ func (m *memo[K, V]) peek(k K) (V, bool) {
 	return zero, false
 }
 
+// hasValue reports whether k has a value that loaded, fresh or stale (the
+// fallback of a reload in flight).
+func (m *memo[K, V]) hasValue(k K) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[k]
+	return ok && e.good
+}
+
 // forget drops k, so the next get loads again.
 func (m *memo[K, V]) forget(k K) {
 	m.mu.Lock()
