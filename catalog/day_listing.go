@@ -94,6 +94,17 @@ func (l *DayListing) At(ctx context.Context, i int) (*Item, error) {
 	}
 }
 
+// Ready returns the i-th item when it has arrived, without waiting; ok
+// is false when it has not (the listing may still bring it, or end).
+func (l *DayListing) Ready(i int) (it *Item, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i < len(l.items) {
+		return l.items[i], true
+	}
+	return nil, false
+}
+
 // Find returns the item called name when it has been shown. done reports
 // whether the load has ended (a nil item is then no item of a complete
 // listing, or of a failed one).

@@ -355,7 +355,8 @@ type dirHandle struct {
 	live   *catalog.DayListing
 	pg     pager
 	pos    int
-	listed bool // the readdir operation was counted
+	listed bool            // the readdir operation was counted
+	answer context.Context // the READDIR request of the last entry given
 }
 
 var _ = (fusefs.FileReaddirenter)((*dirHandle)(nil))

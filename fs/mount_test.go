@@ -40,7 +40,9 @@ var (
 	streamBytes  = bytes.Repeat([]byte("zip "), 750)
 )
 
-func mountStub(t *testing.T, ttl time.Duration) *stubTree {
+// requireFUSE skips a test that mounts when the machine has no FUSE
+// (fails it in CI).
+func requireFUSE(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/dev/fuse"); err != nil {
 		if os.Getenv("CI") != "" {
@@ -48,6 +50,11 @@ func mountStub(t *testing.T, ttl time.Duration) *stubTree {
 		}
 		t.Skipf("no FUSE: %v", err)
 	}
+}
+
+func mountStub(t *testing.T, ttl time.Duration) *stubTree {
+	t.Helper()
+	requireFUSE(t)
 	src := &stubSource{items: []remote.Item{stubItem("item-a", map[string]int64{
 		"known.tif": int64(len(knownBytes)), "unknown.tif": -1, "stream.dat": -1,
 	})}}

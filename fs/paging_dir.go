@@ -61,18 +61,36 @@ func (d *dir) pagingHandle(ctx context.Context) (*dirHandle, syscall.Errno) {
 }
 
 // liveEntry returns the next entry of a loading listing (nil at its end).
+//
+// go-fuse calls it for each entry of a READDIR answer, with that request's
+// context. The first entry of an answer waits for its page; a later entry
+// that has not arrived ends the answer (with the entries it holds: the
+// kernel asks again, and that request waits). An errno is only returned
+// first in an answer: go-fuse keeps an errno met after the first entry
+// and, in v2.12, answers it again in place of every entry that overflows
+// a later answer (its overflowErrno is never reset), losing entries. So
+// the wait is not cut short by an interrupt (a signal the reader handles;
+// the kernel gives up on the request itself when the reader dies): it is
+// bounded by the catalog's load timeout.
 func (h *dirHandle) liveEntry(ctx context.Context) (_ *fuse.DirEntry, errno syscall.Errno) {
 	if !h.listed { // one readdir operation per open, as for other folders
 		h.listed = true
 		defer h.d.fs.op("readdir", h.d.path, &errno)()
 	}
-	it, err := h.live.At(ctx, h.pos)
-	if err != nil {
-		errno = h.d.fs.fail("readdir", h.d.path, err)
-		if errno == syscall.ENOENT {
-			errno = syscall.EIO // the folder is there: a page of it failed
+	first := ctx != h.answer
+	h.answer = ctx
+	var it *catalog.Item
+	if first {
+		var err error
+		if it, err = h.live.At(context.WithoutCancel(ctx), h.pos); err != nil {
+			errno = h.d.fs.fail("readdir", h.d.path, err)
+			if errno == syscall.ENOENT {
+				errno = syscall.EIO // the folder is there: a page of it failed
+			}
+			return nil, errno
 		}
-		return nil, errno
+	} else {
+		it, _ = h.live.Ready(h.pos)
 	}
 	if it == nil {
 		return nil, 0

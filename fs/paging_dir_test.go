@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -39,17 +41,34 @@ func pagedDay(t *testing.T, n, last int, fail error) (d *dir, release func(), sr
 	}, src
 }
 
-// readAll reads an open folder to its end (or errno) as go-fuse does.
-func readAll(ctx context.Context, h *dirHandle) ([]string, syscall.Errno) {
+// readN reads an open folder as go-fuse does, in answers of at most 64
+// entries, each with the context of its own request, until it has n names
+// (n < 0: all), an answer is empty (the end) or an errno.
+func readN(base context.Context, h *dirHandle, n int) ([]string, syscall.Errno) {
 	var names []string
-	for {
-		e, errno := h.Readdirent(ctx)
-		if errno != 0 || e == nil {
-			return names, errno
+	for n < 0 || len(names) < n {
+		ctx, cancel := context.WithCancel(base)
+		got := 0
+		for ; got < 64 && (n < 0 || len(names) < n); got++ {
+			e, errno := h.Readdirent(ctx)
+			if errno != 0 {
+				cancel()
+				return names, errno
+			}
+			if e == nil {
+				break
+			}
+			names = append(names, e.Name)
 		}
-		names = append(names, e.Name)
+		cancel()
+		if got == 0 {
+			break
+		}
 	}
+	return names, 0
 }
+
+func readAll(ctx context.Context, h *dirHandle) ([]string, syscall.Errno) { return readN(ctx, h, -1) }
 
 // TestDayListsWhilePaging: a day whose last page has not arrived hands
 // out the entries of the pages already parsed (the old code waited for
@@ -78,16 +97,8 @@ func TestDayListsWhilePaging(t *testing.T) {
 			return
 		}
 		h := fh.(*dirHandle)
-		var names []string
-		for range 2500 {
-			e, errno := h.Readdirent(ctx)
-			if errno != 0 || e == nil {
-				got <- opened{h: h, names: names, errno: errno}
-				return
-			}
-			names = append(names, e.Name)
-		}
-		got <- opened{h: h, flags: flags, names: names}
+		names, errno := readN(ctx, h, 2500)
+		got <- opened{h: h, flags: flags, names: names, errno: errno}
 	}()
 	var o opened
 	select {
@@ -189,4 +200,57 @@ func TestDayPageFailsListing(t *testing.T) {
 		t.Error("the failed listing was cached")
 	}
 	_ = catalog.ErrTooManyItems
+}
+
+// TestMountedDayListsUnderSignals: a day read by a real client while its
+// pages load, the reader's threads hit by signals all along (the Go
+// runtime's SIGURG, a terminal's SIGWINCH): each interrupts the READDIR in
+// flight. Every item is listed once. (Answering such an interrupt with
+// EINTR after the first entry of an answer made go-fuse v2.12 drop one
+// entry of every later answer.)
+func TestMountedDayListsUnderSignals(t *testing.T) {
+	requireFUSE(t)
+	const n = 5000
+	src := &stubSource{}
+	for i := range n {
+		src.items = append(src.items, stubItem(fmt.Sprintf("item-%05d", i), map[string]int64{"data.tif": 100}))
+	}
+	src.gate = func(int) error { time.Sleep(10 * time.Millisecond); return nil }
+	cat := catalog.New(src, &stubReader{}, catalog.Options{Name: "t", PageLimit: 50})
+	f := New(Options{Catalogs: []*catalog.Catalog{cat}, Single: true})
+	dir := t.TempDir()
+	srv, err := f.Mount(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Unmount()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Microsecond):
+				syscall.Kill(os.Getpid(), syscall.SIGURG)
+			}
+		}
+	}()
+	ents, err := os.ReadDir(filepath.Join(dir, "C/2024/02/29"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range ents {
+		seen[e.Name()]++
+	}
+	var wrong []string
+	for i := range n {
+		if name := fmt.Sprintf("item-%05d", i); seen[name] != 1 {
+			wrong = append(wrong, fmt.Sprintf("%s listed %d times", name, seen[name]))
+		}
+	}
+	if len(wrong) > 0 || len(ents) != n {
+		t.Errorf("%d entries, want %d: %q", len(ents), n, wrong[:min(10, len(wrong))])
+	}
 }
