@@ -3,6 +3,7 @@ package cache
 import (
 	"fmt"
 	"io"
+	"sync"
 	"testing"
 )
 
@@ -215,5 +216,48 @@ func TestReaderTilesLearnedWindow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReaderTilesLearnedWindowParallel: the bench's 8 processes of 3 scenes
+// each, at once. Nothing but the header and the window's tiles is fetched
+// for any scene (the first ones plan row by row, the later ones get the
+// window learned from those that finished), and the bytes read are right.
+func TestReaderTilesLearnedWindowParallel(t *testing.T) {
+	checkNoLeak(t)
+	g := sceneGrid()
+	c := sceneCache(t, g)
+	const procs, each = 8, 3
+	srcs := make([]*rampSource, procs*each)
+	var wg sync.WaitGroup
+	for p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range each {
+				i := p*each + k
+				src := &rampSource{seed: 41 + i, size: g.size}
+				srcs[i] = src
+				r := c.NewReader(Object{Key: fmt.Sprintf("scene-%d", i), Size: g.size, Src: src})
+				s := &stdio{r: r, t: t, src: src}
+				s.read(0, 16<<10)
+				s.readTiles(g, 0, 1, 1, 1, 2)
+				r.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	waitFor(t, "fetches to end", c.idle)
+	var read int64
+	for r := 1; r <= 2; r++ {
+		tl, _ := g.Tile(0, r, 1)
+		read += tl.End - tl.Start
+	}
+	for i, src := range srcs {
+		calls := src.Calls()
+		if fetched, limit := fetchedBytes(calls), 16<<10+read+int64(len(calls))*requestSlack; len(calls) > 3 || fetched > limit {
+			t.Errorf("scene %d: %d requests, %d bytes for a header and %d of tiles, want at most 3 and %d: %v",
+				i, len(calls), fetched, read, limit, calls)
+		}
 	}
 }
