@@ -75,6 +75,9 @@ type Options struct {
 	// on stat (0: never; see StreamSize).
 	StreamDir       string
 	StreamStatLimit int64
+	// StreamKeepBytes bounds the spools of kept streams nobody holds
+	// (0: twice StreamStatLimit, at least 2 GiB); the oldest go first.
+	StreamKeepBytes int64
 
 	// Filter narrows every search (a saved search; see View).
 	Filter ViewFilter

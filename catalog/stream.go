@@ -82,7 +82,8 @@ func (c *Catalog) openStream(it *Item, a *remote.Asset, limit int64) (*Stream, e
 	s := &Stream{url: u, cancel: cancel, f: f, refs: 1, c: c, id: id, limit: limit, capped: limit > 0, onDone: func(n int64) {
 		c.mu.Lock()
 		c.streamed[id] = n
-		c.mu.Unlock()
+		c.trimLocked()
+		c.unlockAndRelease()
 	}}
 	s.cond = sync.NewCond(&s.mu)
 	c.mu.Lock()
@@ -242,15 +243,20 @@ func (s *Stream) finish(err error) {
 	s.mu.Unlock()
 }
 
-// ReadAt waits until the bytes at [off, off+len(p)) are spooled (or the
-// object ends) and copies them; io.EOF at the end as io.ReaderAt.
-func (s *Stream) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	stop := context.AfterFunc(ctx, func() {
+// wakeOnDone wakes the stream's waiters when ctx ends, so that one waiting
+// for ctx sees it; the caller calls the returned stop.
+func (s *Stream) wakeOnDone(ctx context.Context) (stop func() bool) {
+	return context.AfterFunc(ctx, func() {
 		s.mu.Lock()
 		s.cond.Broadcast()
 		s.mu.Unlock()
 	})
-	defer stop()
+}
+
+// ReadAt waits until the bytes at [off, off+len(p)) are spooled (or the
+// object ends) and copies them; io.EOF at the end as io.ReaderAt.
+func (s *Stream) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	defer s.wakeOnDone(ctx)()
 	s.mu.Lock()
 	for !s.done && s.err == nil && s.n < off+int64(len(p)) && ctx.Err() == nil {
 		s.cond.Wait()
@@ -299,9 +305,13 @@ func (s *Stream) Close() error {
 	drop := s.refs <= 0 && s.evicted
 	abandoned := s.refs <= 0 && s.capped && !s.done && s.err == nil
 	s.stopped = s.stopped || abandoned
+	idle := s.refs <= 0 && !s.evicted
 	s.mu.Unlock()
 	if abandoned {
 		s.cancel() // run ends with the context's error and forgets it
+	}
+	if idle && !abandoned && s.c != nil {
+		s.c.trimSpools() // one more spool nobody holds: keep within the budget
 	}
 	if drop {
 		s.cancel()

@@ -43,22 +43,9 @@ func (s streamOnly) Open(ctx context.Context, _ string) (io.ReadCloser, remote.I
 // recording the size has to wait: the reader must not get the end meanwhile.
 func TestStreamSizeKnownAtEnd(t *testing.T) {
 	data := bytes.Repeat([]byte("stream "), 1000)
-	src := &fakeSource{cols: []remote.Collection{{ID: "C"}}, items: []remote.Item{{
-		ID: "i", Collection: "C", Time: at("2024-02-29T12:00:00Z"),
-		Assets: []remote.Asset{{Key: "zip", Href: "https://store.example/product.zip", Size: -1}},
-	}}}
 	gate := make(chan struct{})
-	c := New(src, streamOnly{data, gate}, Options{})
+	c, it, a := streamCatalog(t, streamOnly{data, gate}, 0, nil)
 	ctx := context.Background()
-	col, err := c.FindCollection(ctx, "C")
-	if err != nil {
-		t.Fatal(err)
-	}
-	items, err := c.Items(ctx, col, 2024, 2, 29)
-	if err != nil || len(items) != 1 {
-		t.Fatalf("items: %v %v", items, err)
-	}
-	it, a := items[0], &items[0].Assets[0]
 	if c.SizeKnown(it, a) {
 		t.Fatal("size known before the stream was read")
 	}

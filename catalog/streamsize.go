@@ -53,12 +53,7 @@ func (c *Catalog) StreamSize(ctx context.Context, it *Item, a *remote.Asset) (in
 
 // wait waits until the whole stream is spooled and returns its size.
 func (s *Stream) wait(ctx context.Context) (int64, error) {
-	stop := context.AfterFunc(ctx, func() {
-		s.mu.Lock()
-		s.cond.Broadcast()
-		s.mu.Unlock()
-	})
-	defer stop()
+	defer s.wakeOnDone(ctx)()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for !s.done && s.err == nil && ctx.Err() == nil {
@@ -108,4 +103,58 @@ func (c *Catalog) tooLargeErr(id string) error {
 		return nil
 	}
 	return fmt.Errorf("%w (%d bytes): found %s", ErrTooLarge, b.limit, b.at.Format(time.RFC3339))
+}
+
+// DefaultStreamKeepBytes is the least Options.StreamKeepBytes defaults to.
+const DefaultStreamKeepBytes = 2 << 30
+
+// keepBytes is the most the spools of kept streams that nobody holds may
+// take: Options.StreamKeepBytes, else twice the stat limit, at least
+// DefaultStreamKeepBytes.
+func (c *Catalog) keepBytes() int64 {
+	if c.o.StreamKeepBytes > 0 {
+		return c.o.StreamKeepBytes
+	}
+	return max(2*c.o.StreamStatLimit, DefaultStreamKeepBytes)
+}
+
+// trimSpools is trimLocked under c.mu.
+func (c *Catalog) trimSpools() {
+	c.mu.Lock()
+	c.trimLocked()
+	c.unlockAndRelease()
+}
+
+// trimLocked drops the oldest kept streams that nobody holds while the
+// spools of all kept streams take more than keepBytes: a du or ls -l over
+// many folders must not fill the disk (or, in a RAM-backed $TMPDIR,
+// memory) with kept streams. A dropped stream's size stays known.
+func (c *Catalog) trimLocked() {
+	type kept struct {
+		id   string
+		n    int64
+		held bool
+	}
+	var all []kept
+	var total int64
+	for _, id := range c.streams.Keys() { // oldest first
+		s, _ := c.streams.Peek(id)
+		if !s.mu.TryLock() {
+			// In use this instant: not dropped, and nothing under
+			// c.mu waits for a stream (see TestStreamEvictedOutsideLock).
+			continue
+		}
+		all = append(all, kept{id, s.n, s.refs > 0})
+		total += s.n
+		s.mu.Unlock()
+	}
+	for _, k := range all {
+		if total <= c.keepBytes() {
+			return
+		}
+		if !k.held {
+			c.streams.Remove(k.id)
+			total -= k.n
+		}
+	}
 }

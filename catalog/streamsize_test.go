@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -64,14 +67,18 @@ func (b *countedBody) Read(p []byte) (int, error) {
 
 func (b *countedBody) Close() error { return nil }
 
-// streamCatalog is a catalog of one item whose asset "zip" only streams.
-func streamCatalog(t *testing.T, rd Reader, limit int64) (*Catalog, *Item, *remote.Asset) {
+// streamCatalog is a catalog of one item whose asset "zip" only streams;
+// it logs to log (nil: nowhere).
+func streamCatalog(t *testing.T, rd Reader, limit int64, log io.Writer) (*Catalog, *Item, *remote.Asset) {
 	t.Helper()
 	src := &fakeSource{cols: []remote.Collection{{ID: "C"}}, items: []remote.Item{{
 		ID: "i", Collection: "C", Time: at("2024-02-29T12:00:00Z"),
 		Assets: []remote.Asset{{Key: "zip", Href: "https://store.example/product.zip", Size: -1}},
 	}}}
-	c := New(src, rd, Options{StreamStatLimit: limit, StreamDir: t.TempDir()})
+	if log == nil {
+		log = io.Discard
+	}
+	c := New(src, rd, Options{StreamStatLimit: limit, StreamDir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(log, nil))})
 	ctx := context.Background()
 	col, err := c.FindCollection(ctx, "C")
 	if err != nil {
@@ -90,7 +97,7 @@ func streamCatalog(t *testing.T, rd Reader, limit int64) (*Catalog, *Item, *remo
 func TestStreamSize(t *testing.T) {
 	t.Parallel()
 	rd := &countedStream{data: bytes.Repeat([]byte("0123456789"), 5000), gate: make(chan struct{}), ended: make(chan struct{})}
-	c, it, a := streamCatalog(t, rd, 1<<20)
+	c, it, a := streamCatalog(t, rd, 1<<20, nil)
 	ctx := context.Background()
 	if n, err := c.Size(ctx, it, a); err != nil || n != -1 {
 		t.Fatalf("Size before: %d %v, want -1 (unknown)", n, err)
@@ -137,12 +144,16 @@ func TestStreamSize(t *testing.T) {
 func TestStreamSizeLimit(t *testing.T) {
 	t.Parallel()
 	rd := &countedStream{data: bytes.Repeat([]byte("x"), 100<<10)}
-	c, it, a := streamCatalog(t, rd, 16<<10)
+	var log bytes.Buffer // written by the download's goroutine before the first stat returns
+	c, it, a := streamCatalog(t, rd, 16<<10, &log)
 	ctx := context.Background()
 	for i := range 2 {
 		if n, err := c.StreamSize(ctx, it, a); !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("stat %d: %d %v, want ErrTooLarge", i, n, err)
 		}
+	}
+	if n := strings.Count(log.String(), "level=ERROR"); n != 1 || !strings.Contains(log.String(), "stream_stat_limit") {
+		t.Errorf("log:\n%s\nwant one ERROR naming stream_stat_limit", log.String())
 	}
 	if g, s := rd.gets.Load(), rd.sent.Load(); g != 1 || s > 16<<10+1024 {
 		t.Errorf("%d GETs, %d bytes for two stats, want 1 GET stopped at the limit (16 KiB)", g, s)
@@ -162,7 +173,7 @@ func TestStreamSizeLimit(t *testing.T) {
 func TestStreamSizeOff(t *testing.T) {
 	t.Parallel()
 	rd := &countedStream{data: []byte("zip")}
-	c, it, a := streamCatalog(t, rd, 0)
+	c, it, a := streamCatalog(t, rd, 0, nil)
 	if n, err := c.StreamSize(context.Background(), it, a); err != nil || n != -1 || rd.gets.Load() != 0 {
 		t.Errorf("StreamSize with no limit: %d %v after %d GETs, want -1, nil, 0", n, err, rd.gets.Load())
 	}
@@ -174,7 +185,7 @@ func TestStreamSizeOff(t *testing.T) {
 func TestStreamSizeInterrupted(t *testing.T) {
 	t.Parallel()
 	rd := &countedStream{data: []byte("zip"), gate: make(chan struct{}), ended: make(chan struct{})}
-	c, it, a := streamCatalog(t, rd, 1<<20)
+	c, it, a := streamCatalog(t, rd, 1<<20, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
@@ -199,5 +210,51 @@ func TestStreamSizeInterrupted(t *testing.T) {
 	}
 	if g := rd.gets.Load(); g != 2 {
 		t.Errorf("%d GETs, want 2 (the abandoned one, a new one)", g)
+	}
+}
+
+// TestStreamSpoolsBounded: the spools of kept streams nobody holds stay
+// within StreamKeepBytes (du over many folders downloads each stream):
+// the oldest are dropped, their spools closed, their sizes still known;
+// a held one is not dropped.
+func TestStreamSpoolsBounded(t *testing.T) {
+	t.Parallel()
+	it := remote.Item{ID: "i", Collection: "C", Time: at("2024-02-29T12:00:00Z")}
+	for i := range 4 {
+		it.Assets = append(it.Assets, remote.Asset{Key: fmt.Sprintf("a%d", i), Href: fmt.Sprintf("https://store.example/%d.zip", i), Size: -1})
+	}
+	src := &fakeSource{cols: []remote.Collection{{ID: "C"}}, items: []remote.Item{it}}
+	rd := &countedStream{data: bytes.Repeat([]byte("z"), 10<<10)}
+	c := New(src, rd, Options{StreamStatLimit: 1 << 20, StreamKeepBytes: 25 << 10, StreamDir: t.TempDir()})
+	ctx := context.Background()
+	col, _ := c.FindCollection(ctx, "C")
+	items, err := c.Items(ctx, col, 2024, 2, 29)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("items: %v %v", items, err)
+	}
+	asset := func(i int) *remote.Asset { return &items[0].Assets[i] }
+	held, err := c.OpenStream(items[0], asset(0)) // read by someone all along
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	for i := range 4 {
+		if n, err := c.StreamSize(ctx, items[0], asset(i)); err != nil || n != 10<<10 {
+			t.Fatalf("StreamSize %d: %d %v", i, n, err)
+		}
+	}
+	c.mu.Lock()
+	var kept []string
+	for _, id := range c.streams.Keys() {
+		kept = append(kept, id[len(id)-2:])
+	}
+	c.mu.Unlock()
+	if fmt.Sprint(kept) != "[a0 a3]" && fmt.Sprint(kept) != "[a3 a0]" {
+		t.Errorf("kept streams %v, want the held a0 and the newest a3 (30 KiB > 25 KiB drops a1, a2)", kept)
+	}
+	for i := range 4 {
+		if !c.SizeKnown(items[0], asset(i)) {
+			t.Errorf("size of a%d forgotten with its spool", i)
+		}
 	}
 }

@@ -83,6 +83,15 @@ func TestStreamToolsWithoutPrefetch(t *testing.T) {
 		ids = append(ids, "P_"+tool)
 	}
 	srv, product := streamProducts(t, ids...)
+	// Each download starts 300 ms late, as a zip built on the fly does:
+	// a tool must get the size from its stat, not from a download that
+	// its open started and that happened to end before it looked.
+	srv.SetFault(func(r *http.Request) *fakestac.Fault {
+		if strings.HasPrefix(r.URL.Path, "/zipper/") && r.Header.Get("Range") == "" {
+			return &fakestac.Fault{Stall: 300 * time.Millisecond}
+		}
+		return nil
+	})
 	m := startMount(t, streamConfig(srv, ""))
 
 	// Listing (READDIRPLUS) gives no attributes of a stream: no download.
