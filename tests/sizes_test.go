@@ -15,6 +15,7 @@ import (
 // the fly), learnt by downloading it on that stat (streams_test.go has
 // each tool): tar gets both whole without a prefetch step.
 func TestSizesForTar(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "tar")
 	f := newFixture(t, fakestac.Options{})
 	f.srv.AddItem(fakestac.Item{ID: "S2_norange", Collection: "S2", Datetime: ts("2023-03-16T10:00:00Z"),

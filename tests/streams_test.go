@@ -72,12 +72,14 @@ func streamConfig(srv *fakestac.Server, limit string) string {
 // TestStreamToolsWithoutPrefetch: a file its server streams without a
 // length (ESA's product zip built on the fly) has its real size at the
 // first stat, with no prefetch step: tar archives it whole (and extracts
-// the same bytes), cp and cat copy it, unzip -l and Python's zipfile read
-// its central directory at the end, du counts it. Each tool meets a cold
-// stream and costs one download; listing the folders costs none.
+// the same bytes), cp, cat and Python's open().read() copy it, unzip -l
+// and Python's zipfile read its central directory at the end, du and
+// ls -l count it. Each tool meets a cold stream and costs one download;
+// listing the folders costs none.
 func TestStreamToolsWithoutPrefetch(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "tar", "unzip", "du", "cat", "cp", "ls", "/usr/bin/python3")
-	tools := []string{"tar", "cp", "cat", "unzip", "zipfile", "du", "ls_l"}
+	tools := []string{"tar", "cp", "cat", "pyread", "unzip", "zipfile", "du", "ls_l"}
 	var ids []string
 	for _, tool := range tools {
 		ids = append(ids, "P_"+tool)
@@ -125,6 +127,12 @@ func TestStreamToolsWithoutPrefetch(t *testing.T) {
 				if got := run(t, "cat", zip); got != string(product) {
 					t.Errorf("cat: %d bytes, want the %d bytes of the product", len(got), size)
 				}
+			case "pyread":
+				got := run(t, "/usr/bin/python3", "-c", "import sys\n"+
+					"sys.stdout.buffer.write(open(sys.argv[1], 'rb').read())", zip)
+				if got != string(product) {
+					t.Errorf("python3 open().read(): %d bytes, want the %d bytes of the product", len(got), size)
+				}
 			case "unzip":
 				list := run(t, "unzip", "-l", zip)
 				if !strings.Contains(list, "measurement/band.tiff") || !strings.Contains(list, "annotation/annot.xml") {
@@ -163,6 +171,7 @@ func TestStreamToolsWithoutPrefetch(t *testing.T) {
 // all the same (cat, whose fstat waits for the whole file it reads
 // anyway; stacfs prefetch), and then its size is known.
 func TestStreamOverStatLimit(t *testing.T) {
+	t.Parallel()
 	requireTool(t, "tar", "cat")
 	srv, product := streamProducts(t, "BIG_stat", "BIG_cat", "BIG_prefetch")
 	m := startMount(t, streamConfig(srv, "64KiB"))
