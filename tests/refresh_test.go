@@ -1,7 +1,6 @@
 package tests
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,38 +16,26 @@ func TestRefresh(t *testing.T) {
 	f := newFixture(t, fakestac.Options{})
 	m := startMount(t, configFor(f.srv, ""))
 	day := filepath.Join(m.Dir, "S2/2023/03/15")
-	names := func(dir string) []string {
-		t.Helper()
-		es, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, e := range es {
-			out = append(out, e.Name())
-		}
-		return out
-	}
-	before := names(day)
+	before := ls(t, day)
 	f.srv.AddItem(fakestac.Item{ID: "S2_NEW", Collection: "S2", Datetime: ts("2023-03-15T12:00:00Z")})
 	f.srv.AddItem(fakestac.Item{ID: "S2_NEWDAY", Collection: "S2", Datetime: ts("2023-03-27T12:00:00Z")})
-	if got := names(day); !slices.Equal(got, before) {
+	if got := ls(t, day); !slices.Equal(got, before) {
 		t.Fatalf("the day changed before refresh (metadata_ttl is 5m): %v", got)
 	}
 	out, errOut, code := runStacfs(t, "refresh", day)
 	if code != 0 || !strings.Contains(out, "refreshed") {
 		t.Fatalf("refresh: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if got := names(day); !slices.Contains(got, "S2_NEW") {
+	if got := ls(t, day); !slices.Contains(got, "S2_NEW/") {
 		t.Errorf("after refresh of the day: %v, want S2_NEW", got)
 	}
-	if got := names(filepath.Join(m.Dir, "S2/2023/03")); slices.Contains(got, "27") {
+	if got := ls(t, filepath.Join(m.Dir, "S2/2023/03")); slices.Contains(got, "27/") {
 		t.Errorf("the month was refreshed with the day: %v", got)
 	}
 	if _, _, code := runStacfs(t, "refresh", filepath.Join(m.Dir, "S2")); code != 0 {
 		t.Fatalf("refresh of the collection: exit %d", code)
 	}
-	if got := names(filepath.Join(m.Dir, "S2/2023/03")); !slices.Contains(got, "27") {
+	if got := ls(t, filepath.Join(m.Dir, "S2/2023/03")); !slices.Contains(got, "27/") {
 		t.Errorf("after refresh of the collection, March: %v, want day 27", got)
 	}
 	if _, errOut, code := runStacfs(t, "refresh", t.TempDir()); code != 2 || !strings.Contains(errOut, "not in a stacfs mount") {
