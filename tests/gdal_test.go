@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -34,23 +33,7 @@ func demoCOG(t *testing.T) (mounted, local string, srv *fakestac.Server) {
 		t.Fatalf("no B04.tif in the demo mount: %v", err)
 	}
 	mounted = matches[0]
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(mounted), "item.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var item struct {
-		Assets map[string]struct{ Href string } `json:"assets"`
-	}
-	if err := json.Unmarshal(raw, &item); err != nil {
-		t.Fatal(err)
-	}
-	var href string
-	for _, a := range item.Assets {
-		if strings.HasSuffix(a.Href, "B04.tif") {
-			href = a.Href
-		}
-	}
-	resp, err := http.Get(href)
+	resp, err := http.Get(assetHref(t, mounted))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,31 +159,29 @@ func TestGDALWindowFetchesTiles(t *testing.T) {
 	t.Logf("window: %d requests, %d bytes for %d bytes of tiles", reqs, got, need)
 }
 
+// assetHref returns the href of the asset file mounted at mounted, from the
+// item.json beside it.
+func assetHref(t *testing.T, mounted string) string {
+	t.Helper()
+	base := filepath.Base(mounted)
+	for _, h := range assetHrefs(t, filepath.Dir(mounted)) {
+		if strings.HasSuffix(h, "/"+base) {
+			return h
+		}
+	}
+	t.Fatalf("no asset %s in item.json", base)
+	return ""
+}
+
 // assetPathOf returns the server path of the asset file mounted at
 // mounted, from its item.json.
 func assetPathOf(t *testing.T, _ *fakestac.Server, mounted string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(mounted), "item.json"))
+	u, err := url.Parse(assetHref(t, mounted))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var item struct {
-		Assets map[string]struct{ Href string } `json:"assets"`
-	}
-	if err := json.Unmarshal(raw, &item); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range item.Assets {
-		if strings.HasSuffix(a.Href, "/"+filepath.Base(mounted)) {
-			u, err := url.Parse(a.Href)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return u.Path
-		}
-	}
-	t.Fatalf("no asset %s in item.json", filepath.Base(mounted))
-	return ""
+	return u.Path
 }
 
 // waitQuiet waits until the server has served nothing more under path for
