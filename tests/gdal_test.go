@@ -121,6 +121,20 @@ func translateBoth(t *testing.T, what, dir string, args []string, mounted, local
 	return a, b
 }
 
+// windowMatches reads a GDAL window (-srcwin 300 200 512 512) of the COG mounted
+// at mounted, its cached pages dropped first so that stacfs serves it, and fails
+// the test unless it has the checksums of the same window of want (the COG's bytes,
+// fetched from its server).
+func windowMatches(t *testing.T, mounted string, want []byte) {
+	t.Helper()
+	local := filepath.Join(t.TempDir(), "B04.tif")
+	if err := os.WriteFile(local, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dropPageCache(t, mounted)
+	translateBoth(t, "window", t.TempDir(), []string{"-srcwin", "300", "200", "512", "512"}, mounted, local)
+}
+
 // TestGDALWindowFetchesTiles: GDAL reading a window of 3x3 tiles on a fresh
 // mount costs the header and about one request per row of tiles, and
 // fetches the window's tiles plus at most a row and a tile of read-ahead:

@@ -67,12 +67,8 @@ func TestPlanetaryComputer(t *testing.T) {
 		}
 		time.Sleep(2500 * time.Millisecond) // past most of a token's life
 	}
-	local := filepath.Join(t.TempDir(), "B04.tif")
-	if err := os.WriteFile(local, files[filepath.Join(item0, "B04_10m.tif")], 0o644); err != nil {
-		t.Fatal(err)
-	}
-	dropPageCache(t, filepath.Join(item0, "B04_10m.tif"))
-	translateBoth(t, "window", t.TempDir(), []string{"-srcwin", "300", "200", "512", "512"}, filepath.Join(item0, "B04_10m.tif"), local)
+	cog := filepath.Join(item0, "B04_10m.tif")
+	windowMatches(t, cog, files[cog])
 	took := time.Since(start)
 
 	// One token per container and half lifetime (tokens of 2-3 s, renewed at half), plus the
