@@ -78,17 +78,23 @@ func waitHeld(t *testing.T, srv *fakestac.Server, match func(fakestac.Request) b
 	}
 }
 
+// stallGETs makes srv hold every GET of a path ending in suffix for d: a read
+// in flight, which waitHeld sees reach the server.
+func stallGETs(srv *fakestac.Server, suffix string, d time.Duration) {
+	srv.SetFault(func(r *http.Request) *fakestac.Fault {
+		if strings.HasSuffix(r.URL.Path, suffix) && r.Method == http.MethodGet {
+			return &fakestac.Fault{Stall: d}
+		}
+		return nil
+	})
+}
+
 // TestCrashRecovery: kill -9 of a mount with a reader in flight leaves a
 // dead mount ("transport endpoint is not connected"); stacfs mount on the
 // same folder cleans it and mounts within 5 s.
 func TestCrashRecovery(t *testing.T) {
 	f := newFixture(t, fakestac.Options{})
-	f.srv.SetFault(func(r *http.Request) *fakestac.Fault {
-		if strings.HasSuffix(r.URL.Path, "/B08.tif") && r.Method == http.MethodGet {
-			return &fakestac.Fault{Stall: 3 * time.Second}
-		}
-		return nil
-	})
+	stallGETs(f.srv, "/B08.tif", 3*time.Second)
 	begun := time.Now()
 	m := startMount(t, configFor(f.srv, ""))
 	clean := time.Since(begun) // a mount on a clean folder, under this machine's load
@@ -120,12 +126,7 @@ func TestCrashRecovery(t *testing.T) {
 // waits on a slow server.
 func TestSIGTERMWithReadsInFlight(t *testing.T) {
 	f := newFixture(t, fakestac.Options{})
-	f.srv.SetFault(func(r *http.Request) *fakestac.Fault {
-		if strings.HasSuffix(r.URL.Path, "/B08.tif") && r.Method == http.MethodGet {
-			return &fakestac.Fault{Stall: 4 * time.Second}
-		}
-		return nil
-	})
+	stallGETs(f.srv, "/B08.tif", 4*time.Second)
 	m := startMount(t, configFor(f.srv, ""))
 	go os.ReadFile(filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B08.tif"))
 	waitHeld(t, f.srv, func(r fakestac.Request) bool { return strings.HasSuffix(r.Path, "/B08.tif") })
