@@ -89,8 +89,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(pos) != 0 {
-		fl.Usage()
-		return fmt.Errorf("%w: check takes no arguments", errUsage)
+		return usageError(fl, "check takes no arguments")
 	}
 	path := cfgPath()
 	r := &checkReport{w: stdout}

@@ -32,8 +32,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if len(pos) > 1 {
-		fl.Usage()
-		return fmt.Errorf("%w: demo takes at most one MOUNTPOINT", errUsage)
+		return usageError(fl, "demo takes at most one MOUNTPOINT")
 	}
 	dir := "mnt"
 	if len(pos) == 1 {

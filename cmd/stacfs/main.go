@@ -147,8 +147,7 @@ func cmdVersion(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) != 0 {
-		fl.Usage()
-		return fmt.Errorf("%w: version takes no arguments", errUsage)
+		return usageError(fl, "version takes no arguments")
 	}
 	fmt.Fprintln(stdout, "stacfs", versionString())
 	return nil
@@ -216,6 +215,12 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
 		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
 	}
 	return fs
+}
+
+// usageError prints fl's usage and returns a usage error saying what was wrong.
+func usageError(fl *pflag.FlagSet, what string) error {
+	fl.Usage()
+	return fmt.Errorf("%w: %s", errUsage, what)
 }
 
 // parse parses flags, which may come before, between or after positional

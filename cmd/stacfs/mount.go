@@ -103,8 +103,7 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(pos) != 1 {
-		fl.Usage()
-		return fmt.Errorf("%w: mount takes one MOUNTPOINT", errUsage)
+		return usageError(fl, "mount takes one MOUNTPOINT")
 	}
 	logw, closeLog, err := openLogFile(*logFile, stderr)
 	if err != nil {

@@ -39,8 +39,7 @@ func cmdPrefetch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if len(pos) == 0 {
-		fl.Usage()
-		return fmt.Errorf("%w: prefetch takes at least one PATH", errUsage)
+		return usageError(fl, "prefetch takes at least one PATH")
 	}
 	if *jobs < 1 {
 		return fmt.Errorf("%w: --jobs %d: want at least 1", errUsage, *jobs)

@@ -22,8 +22,7 @@ func cmdRefresh(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(pos) == 0 {
-		fl.Usage()
-		return fmt.Errorf("%w: refresh takes at least one PATH (a folder of a stacfs mount)", errUsage)
+		return usageError(fl, "refresh takes at least one PATH (a folder of a stacfs mount)")
 	}
 	for _, p := range pos {
 		if err := inStacfs(p); err != nil {

@@ -20,8 +20,7 @@ func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if len(pos) != 0 || *name == "" {
-		fl.Usage()
-		return fmt.Errorf("%w: token takes --catalog NAME and no arguments", errUsage)
+		return usageError(fl, "token takes --catalog NAME and no arguments")
 	}
 	path := cfgPath()
 	// Only the catalog asked for must be usable: another one's missing
