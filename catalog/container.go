@@ -137,6 +137,18 @@ func (c *Catalog) Rangeable(ctx context.Context, it *Item, a *remote.Asset) (boo
 	return info.Ranges && (info.Size >= 0 || a.Size >= 0), nil
 }
 
+// RangeableKnown tells, without a request, whether a zip asset gets a
+// folder: known is true when its stat is cached (ok is then Rangeable's
+// answer); else ok guesses: yes when the item gives the asset's size
+// (file:size: a stored file, not an archive built on the fly, whose size
+// nobody knows before it is sent).
+func (c *Catalog) RangeableKnown(it *Item, a *remote.Asset) (ok, known bool) {
+	if info, fresh := c.stats.peek(assetID(it, a)); fresh {
+		return info.Ranges && (info.Size >= 0 || a.Size >= 0), true
+	}
+	return a.Size >= 0, false
+}
+
 // Archive returns a zip asset's member list and the archive as a cache
 // object. The list is read from the archive's end (see zipindex) through
 // the block cache and cached per archive version.

@@ -280,6 +280,15 @@ func (d *dir) find(ctx context.Context, name string) (child, syscall.Errno) {
 	}
 	i := l.find(name)
 	if i < 0 {
+		if pr, ok := d.l.(prober); ok {
+			c, found, err := pr.probe(ctx, name)
+			if err != nil {
+				return child{}, d.fs.fail("lookup", join(d.path, name), err)
+			}
+			if found {
+				return c, 0
+			}
+		}
 		return child{}, syscall.ENOENT
 	}
 	return l.child(i), 0

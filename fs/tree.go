@@ -235,29 +235,37 @@ func (d itemDir) list(ctx context.Context) (listing, error) {
 	if n == nil {
 		n = d.item.Tree()
 	}
-	kids, ver := d.shown(ctx, n) // sorted by name
+	kids, ver := d.shown(n) // sorted by name
 	return listing{
-		ver:  ver,
-		n:    len(kids),
-		name: func(i int) string { return kids[i].Name },
-		mode: func(i int) uint32 { return entryMode(kids[i].Dir) },
-		child: func(i int) child {
-			c := kids[i]
-			p := join(d.path, c.Name)
-			var nd node
-			switch {
-			case c.Archive != nil:
-				nd = d.zipFolder(c.Archive, p)
-			case c.Store != nil:
-				nd = d.zarrFolder(c.Store, p)
-			case c.Dir:
-				nd = &dir{fs: d.fs, path: p, mtime: d.item.Time, l: itemDir{d.fs, d.cat, d.item, c, p}}
-			case c.Asset != nil:
-				nd = &assetFile{fs: d.fs, cat: d.cat, item: d.item, asset: c.Asset, path: p, mtime: d.item.Time}
-			default:
-				nd = &jsonFile{fs: d.fs, doc: c.Doc, path: p, mtime: d.item.Time}
-			}
-			return child{c.Name, nd, d.fs.o.ItemTimeout}
-		},
+		ver:   ver,
+		n:     len(kids),
+		name:  func(i int) string { return kids[i].Name },
+		mode:  func(i int) uint32 { return entryMode(kids[i].Dir) },
+		child: func(i int) child { return d.child(kids[i]) },
 	}, nil
+}
+
+// child is the child of an item folder for node c.
+func (d itemDir) child(c *catalog.Node) child {
+	p := join(d.path, c.Name)
+	var nd node
+	switch {
+	case c.Archive != nil:
+		nd = d.zipFolder(c.Archive, p)
+	case c.Store != nil:
+		nd = d.zarrFolder(c.Store, p)
+	case c.Dir:
+		nd = &dir{fs: d.fs, path: p, mtime: d.item.Time, l: itemDir{d.fs, d.cat, d.item, c, p}}
+	case c.Asset != nil:
+		nd = &assetFile{fs: d.fs, cat: d.cat, item: d.item, asset: c.Asset, path: p, mtime: d.item.Time}
+	default:
+		nd = &jsonFile{fs: d.fs, doc: c.Doc, path: p, mtime: d.item.Time}
+	}
+	timeout := d.fs.o.ItemTimeout
+	if c.Archive != nil {
+		if _, known := d.cat.RangeableKnown(d.item, c.Archive); !known {
+			timeout = time.Nanosecond // the folder may go once probed: the kernel asks again
+		}
+	}
+	return child{c.Name, nd, timeout}
 }

@@ -18,11 +18,13 @@ import (
 )
 
 // shown returns the children of an item folder that it shows, and the
-// listing's version: a zip asset's folder only when the archive can be
-// ranged (its server answers Range and its size is known); else the zip
-// stays a plain file. Telling takes the asset's stat (one request, cached
-// like any stat), made only for items that hold a zip.
-func (d itemDir) shown(ctx context.Context, n *catalog.Node) ([]*catalog.Node, any) {
+// listing's version: a zip asset's folder when the archive can be ranged
+// (its server answers Range and its size is known) or, before its stat,
+// when the item gives its size; else the zip stays a plain file. Listing
+// makes no request: a zip folder that is not yet known to be rangeable is
+// probed when it is opened (zipDir.list), and one that is not listed is
+// probed when its name is looked up (itemDir.probe).
+func (d itemDir) shown(n *catalog.Node) ([]*catalog.Node, any) {
 	kids := n.Children
 	var out []*catalog.Node
 	for i, c := range kids {
@@ -32,14 +34,12 @@ func (d itemDir) shown(ctx context.Context, n *catalog.Node) ([]*catalog.Node, a
 			}
 			continue
 		}
-		ok, err := d.cat.Rangeable(ctx, d.item, c.Archive)
-		if err == nil && ok {
+		if ok, _ := d.cat.RangeableKnown(d.item, c.Archive); ok {
 			if out != nil {
 				out = append(out, c)
 			}
 			continue
 		}
-		d.fs.log.Debug("zip asset shown as a file only", "path", join(d.path, c.Name), "rangeable", ok, "err", err)
 		if out == nil {
 			out = append(make([]*catalog.Node, 0, len(kids)), kids[:i]...)
 		}
@@ -48,6 +48,37 @@ func (d itemDir) shown(ctx context.Context, n *catalog.Node) ([]*catalog.Node, a
 		return kids, n
 	}
 	return out, sliceVer(out) // a new version: which zips can be ranged may change
+}
+
+// probe finds the folder of a zip asset called name that the listing does
+// not show because nothing tells yet whether it can be ranged: its stat
+// (one request, cached) tells. It implements prober.
+func (d itemDir) probe(ctx context.Context, name string) (child, bool, error) {
+	n := d.node
+	if n == nil {
+		n = d.item.Tree()
+	}
+	for _, c := range n.Children {
+		if c.Archive == nil || c.Name != name {
+			continue
+		}
+		if _, known := d.cat.RangeableKnown(d.item, c.Archive); known {
+			return child{}, false, nil // known not rangeable: not shown
+		}
+		ok, err := d.cat.Rangeable(ctx, d.item, c.Archive)
+		if err != nil || !ok {
+			d.fs.log.Debug("zip asset shown as a file only", "path", join(d.path, c.Name), "rangeable", ok, "err", err)
+			return child{}, false, err
+		}
+		return d.child(c), true, nil
+	}
+	return child{}, false, nil
+}
+
+// prober is a lister whose listing leaves out children that a lookup of
+// their name may still find (after a request).
+type prober interface {
+	probe(ctx context.Context, name string) (child, bool, error)
 }
 
 // entryMode is the mode of a listed folder or (read-only) file.
@@ -75,6 +106,15 @@ type zipDir struct {
 }
 
 func (d zipDir) list(ctx context.Context) (listing, error) {
+	// The item folder lists a zip's folder before knowing it can be
+	// ranged (see shown): opening it tells (one request, cached).
+	if ok, err := d.cat.Rangeable(ctx, d.item, d.asset); err != nil || !ok {
+		d.fs.log.Debug("zip asset shown as a file only", "path", d.path, "rangeable", ok, "err", err)
+		if err == nil {
+			err = fmt.Errorf("zip folder %s: the archive's server does not answer Range requests: %w", d.path, remote.ErrNotFound)
+		}
+		return listing{}, err
+	}
 	za, _, err := d.cat.Archive(ctx, d.item, d.asset)
 	if err != nil {
 		return listing{}, err

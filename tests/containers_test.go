@@ -75,11 +75,25 @@ func TestZipFolder(t *testing.T) {
 	srv, item, local, entries := zipFixture(t)
 	archive := "/data/products/" + safeID + "/" + safeID + ".SAFE.zip"
 
-	// The item folder: both zips with folders, the unrangeable one without.
+	// The item folder, listed without a request: the zip whose size the
+	// item gives with its folder; the two others (no file:size) without
+	// until they are known to be rangeable.
 	names := ls(t, item)
-	want := []string{safeID + ".SAFE/", safeID + ".SAFE.zip", safeID + ".zip", "item.json", "odd/", "odd.zip"}
+	want := []string{safeID + ".SAFE/", safeID + ".SAFE.zip", safeID + ".zip", "item.json", "odd.zip"}
 	if !reflect.DeepEqual(names, want) {
 		t.Fatalf("ls item = %q, want %q", names, want)
+	}
+	// Its stat (ls -l) tells: the rangeable one gets its folder, the
+	// unrangeable one (an archive built on the fly) none.
+	for _, z := range []string{"odd.zip", safeID + ".zip"} {
+		if _, err := os.Stat(filepath.Join(item, z)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names = ls(t, item)
+	want = []string{safeID + ".SAFE/", safeID + ".SAFE.zip", safeID + ".zip", "item.json", "odd/", "odd.zip"}
+	if !reflect.DeepEqual(names, want) {
+		t.Fatalf("ls item after stat of the zips = %q, want %q", names, want)
 	}
 
 	// Listing the folder reads the archive's end only.
