@@ -156,6 +156,13 @@ func mountFails(t *testing.T, config string) string {
 	return stderr.String()
 }
 
+// esaCredentials writes the credentials file of e's client and offline session
+// (the keys the ESA MAAP notebook gives) and returns its path.
+func esaCredentials(t *testing.T, e *fakestac.ESAMAAP) string {
+	t.Helper()
+	return writeSecret(t, "credentials.txt", fmt.Sprintf("CLIENT_ID=%s\nCLIENT_SECRET=%s\nOFFLINE_TOKEN=%s\n", e.ClientID, e.ClientSecret, e.OfflineToken))
+}
+
 // esaConfig is the esa-maap preset pointed at the fake, with the credentials file creds.
 func esaConfig(e *fakestac.ESAMAAP, creds string) string {
 	return presetConfig("esa-maap", e.STACURL, nil, map[string]any{"token_url": e.TokenURL, "credentials_file": creds})
@@ -209,7 +216,7 @@ func TestESAMAAP(t *testing.T) {
 func TestESAMAAPRevokedTokenRecovers(t *testing.T) {
 	e := fakestac.NewESAMAAP(fakestac.ESAOptions{KeepOfflineOnRevoke: true})
 	defer e.Close()
-	creds := writeSecret(t, "credentials.txt", fmt.Sprintf("CLIENT_ID=%s\nCLIENT_SECRET=%s\nOFFLINE_TOKEN=%s\n", e.ClientID, e.ClientSecret, e.OfflineToken))
+	creds := esaCredentials(t, e)
 	m := startMount(t, esaConfig(e, creds))
 	tiffs, _ := filepath.Glob(filepath.Join(m.Dir, fakestac.ESALevel1b, "2025/08/14/*/measurement/*.tiff"))
 	if len(tiffs) != 1 {
@@ -389,7 +396,7 @@ func TestEarthPlatform(t *testing.T) {
 func TestTokenServerOutage(t *testing.T) {
 	e := fakestac.NewESAMAAP(fakestac.ESAOptions{ExtraItems: 2})
 	defer e.Close()
-	creds := writeSecret(t, "credentials.txt", fmt.Sprintf("CLIENT_ID=%s\nCLIENT_SECRET=%s\nOFFLINE_TOKEN=%s\n", e.ClientID, e.ClientSecret, e.OfflineToken))
+	creds := esaCredentials(t, e)
 	m := startMount(t, esaConfig(e, creds))
 	tiffs, _ := filepath.Glob(filepath.Join(m.Dir, fakestac.ESALevel1b, "2025/09/*/*/measurement/*.tiff"))
 	if len(tiffs) != 2 {

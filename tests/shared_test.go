@@ -144,7 +144,7 @@ func TestSharedTierProtected(t *testing.T) {
 			rs := redistest.StartT(t)
 			e := fakestac.NewESAMAAP(fakestac.ESAOptions{})
 			defer e.Close()
-			creds := writeSecret(t, "credentials.txt", fmt.Sprintf("CLIENT_ID=%s\nCLIENT_SECRET=%s\nOFFLINE_TOKEN=%s\n", e.ClientID, e.ClientSecret, e.OfflineToken))
+			creds := esaCredentials(t, e)
 			cfg := esaConfig(e, creds) + fmt.Sprintf("\n[cache.shared]\nurl = %q\ntimeout = \"2s\"\nshare_protected = %v\n", rs.URL(), share)
 			m := startMount(t, cfg, "--catalog", "fake")
 			day := filepath.Join(m.Dir, fakestac.ESALevel1b, "2025/07/03")
