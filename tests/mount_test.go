@@ -540,14 +540,10 @@ func TestExternalUnmount(t *testing.T) {
 	if err := syscall.Unmount(m.Dir, 0); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-m.done:
-		m.done <- err
-		if err != nil {
-			t.Fatalf("exit after external unmount: %v", err)
-		}
-	case <-time.After(10 * time.Second):
+	if exited, err := m.waitExit(10 * time.Second); !exited {
 		t.Fatal("stacfs did not exit after an external unmount")
+	} else if err != nil {
+		t.Fatalf("exit after external unmount: %v", err)
 	}
 }
 

@@ -132,14 +132,10 @@ func TestSIGTERMWithReadsInFlight(t *testing.T) {
 	waitHeld(t, f.srv, func(r fakestac.Request) bool { return strings.HasSuffix(r.Path, "/B08.tif") })
 	start := time.Now()
 	m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-m.done:
-		m.done <- err
-		if err != nil {
-			t.Errorf("exit status after SIGTERM: %v", err)
-		}
-	case <-time.After(10 * time.Second):
+	if exited, err := m.waitExit(10 * time.Second); !exited {
 		t.Fatal("no exit 10 s after SIGTERM with a read in flight")
+	} else if err != nil {
+		t.Errorf("exit status after SIGTERM: %v", err)
 	}
 	if isMounted(m.Dir) {
 		t.Error("still mounted")
