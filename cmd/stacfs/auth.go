@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"os"
@@ -116,25 +117,11 @@ func (cat *CatalogConfig) applyPreset(key string) error {
 	if !ok {
 		return fmt.Errorf("key %q: unknown preset %q (want esa-maap, terrascope, earthplatform, planetary-computer, earthdata or cdse)", key+".preset", cat.Preset)
 	}
-	if cat.Auth == nil {
-		cat.Auth = &AuthConfig{}
-	}
-	a := cat.Auth
-	fill := func(dst *string, v string) {
-		if *dst == "" {
-			*dst = v
-		}
-	}
-	fill(&a.Type, p.auth.Type)
-	fill(&a.TokenURL, p.auth.TokenURL)
-	fill(&a.ClientAuth, p.auth.ClientAuth)
-	if a.ClientID == "" && a.ClientIDEnv == "" && a.ClientIDFile == "" {
-		a.ClientID = p.auth.ClientID
-	}
+	a := cat.presetAuth(p.auth.Type, p.auth.TokenURL, p.auth.ClientID, p.auth.Hosts)
+	a.ClientAuth = cmp.Or(a.ClientAuth, p.auth.ClientAuth)
 	if a.Scopes == nil {
 		a.Scopes = p.auth.Scopes
 	}
-	a.Hosts = append(a.Hosts, p.auth.Hosts...)
 	for k, v := range p.headers {
 		if cat.Headers == nil {
 			cat.Headers = map[string]string{}
@@ -155,6 +142,24 @@ func (cat *CatalogConfig) applyPreset(key string) error {
 		cat.URL = p.url
 	}
 	return nil
+}
+
+// presetAuth fills the auth keys every preset may provide and the user did not
+// set: the auth type, the token URL, the client id (unless given in any form),
+// and the hosts the token goes to (added to the user's). It returns the auth
+// table, made when the config has none.
+func (cat *CatalogConfig) presetAuth(typ, tokenURL, clientID string, hosts []string) *AuthConfig {
+	if cat.Auth == nil {
+		cat.Auth = &AuthConfig{}
+	}
+	a := cat.Auth
+	a.Type = cmp.Or(a.Type, typ)
+	a.TokenURL = cmp.Or(a.TokenURL, tokenURL)
+	if a.ClientID == "" && a.ClientIDEnv == "" && a.ClientIDFile == "" {
+		a.ClientID = clientID
+	}
+	a.Hosts = append(a.Hosts, hosts...)
+	return a
 }
 
 func (a *AuthConfig) hasSecrets() bool {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -96,38 +97,19 @@ type providerSetup struct {
 // the token host, else $EARTHDATA_TOKEN, else $EARTHDATA_USERNAME and
 // $EARTHDATA_PASSWORD (earthaccess's conventions).
 func (cat *CatalogConfig) applyProviderPreset(key string, p providerPreset) error {
-	if cat.Auth == nil {
-		cat.Auth = &AuthConfig{}
-	}
-	a := cat.Auth
+	a := cat.presetAuth(p.authType, p.tokenURL, p.clientID, p.hosts)
 	if cat.URL == "" {
 		if p.url == "" {
 			return fmt.Errorf("key %q: missing: %s", key+".url", p.urlHint)
 		}
 		cat.URL = p.url
 	}
-	if a.TokenURL == "" {
-		a.TokenURL = p.tokenURL
-	}
-	if a.SASURL == "" {
-		a.SASURL = p.sasURL
-	}
-	if a.ClientID == "" && a.ClientIDEnv == "" && a.ClientIDFile == "" {
-		a.ClientID = p.clientID
-	}
-	a.Hosts = append(a.Hosts, p.hosts...)
+	a.SASURL = cmp.Or(a.SASURL, p.sasURL)
 	if cat.S3 != nil && p.s3Endpoint != "" {
 		// With the user's S3 keys, s3:// hrefs are read from the provider's endpoint
 		// (path-style) rather than from the https alternates.
-		if cat.S3.Endpoint == "" {
-			cat.S3.Endpoint = p.s3Endpoint
-		}
-		if cat.S3.Region == "" {
-			cat.S3.Region = p.s3Region
-		}
-	}
-	if a.Type == "" {
-		a.Type = p.authType
+		cat.S3.Endpoint = cmp.Or(cat.S3.Endpoint, p.s3Endpoint)
+		cat.S3.Region = cmp.Or(cat.S3.Region, p.s3Region)
 	}
 	if cat.Preset == presetEarthdata && a.Type == "" {
 		return cat.earthdataCredentials(key)
