@@ -189,6 +189,7 @@ func TestStreamOverStatLimit(t *testing.T) {
 		t.Errorf("no ERROR line naming stream_stat_limit and the stream:\n%s", log)
 	}
 	cmd := exec.Command("tar", "-cf", filepath.Join(t.TempDir(), "p.tar"), "-C", filepath.Dir(big), filepath.Base(big))
+	cmd.Env = append(os.Environ(), "LC_ALL=C") // the message in English
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "File too large") {
 		t.Errorf("tar of a stream over the limit: %v\n%s\nwant a failure saying File too large", err, out)
 	}
