@@ -111,13 +111,13 @@ func (d *Redirects) Sign(ctx context.Context, href string) (string, error) {
 	if a == nil || err != nil || !a.Scope.Allows(u) {
 		return href, nil
 	}
-	d.mu.Lock()
-	e, ok := d.entries[href]
-	d.mu.Unlock()
-	if ok && d.clock().Before(e.useUntil) {
-		return e.target, nil
+	peek := func() (string, bool) {
+		d.mu.Lock()
+		e, ok := d.entries[href]
+		d.mu.Unlock()
+		return e.target, ok && d.clock().Before(e.useUntil)
 	}
-	return shared(ctx, &d.flights, href, func(ctx context.Context) (string, error) {
+	return shared(ctx, &d.flights, href, peek, func(ctx context.Context) (string, error) {
 		rctx, cancel := context.WithTimeout(ctx, d.Client.retryBudget()+5*time.Second)
 		defer cancel()
 		return d.resolve(rctx, href)

@@ -279,13 +279,13 @@ func (s *S3) bucketRegion(ctx context.Context, st *s3Setup, bucket string) (stri
 	if s.cfg.Region != "" {
 		return s.cfg.Region, nil
 	}
-	s.mu.Lock()
-	r, ok := s.regions[bucket]
-	s.mu.Unlock()
-	if ok {
-		return r, nil
+	peek := func() (string, bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		r, ok := s.regions[bucket]
+		return r, ok
 	}
-	return shared(ctx, &s.lookups, bucket, func(ctx context.Context) (string, error) {
+	return shared(ctx, &s.lookups, bucket, peek, func(ctx context.Context) (string, error) {
 		r, err := s.lookupRegion(ctx, st, bucket)
 		if err != nil {
 			return "", err

@@ -111,14 +111,13 @@ func resolve(base *url.URL, href string) (string, error) {
 // Relative links on the landing page are resolved against the landing URL with a trailing
 // '/', so a configured URL works with and without it.
 func (c *Catalog) Landing(ctx context.Context) (*Landing, error) {
-	c.mu.Lock()
-	l := c.landing
-	c.mu.Unlock()
-	if l != nil {
-		return l, nil
+	peek := func() (*Landing, bool) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.landing, c.landing != nil
 	}
 	// One fetch serves every caller waiting for it (bounded by the retry budget).
-	return shared(ctx, &c.loads, "landing", func(ctx context.Context) (*Landing, error) {
+	return shared(ctx, &c.loads, "landing", peek, func(ctx context.Context) (*Landing, error) {
 		l, err := c.fetchLanding(ctx)
 		if err != nil {
 			return nil, err
