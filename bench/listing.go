@@ -26,6 +26,10 @@ const (
 
 var bigDayDate = time.Date(2024, 3, 14, 0, 0, 0, 0, time.UTC)
 
+// bigDayDate2 is a second such day, listed on the same mount after the first: the peak
+// RSS must stay about the same (the first day's listing is evictable).
+var bigDayDate2 = bigDayDate.AddDate(0, 0, 1)
+
 // bigDay is the STAC API of the listing rows and its shaped proxy.
 type bigDay struct {
 	stac  *fakestac.Server
@@ -38,7 +42,10 @@ type bigDay struct {
 // its pages once (unmeasured) for the curl baseline.
 func (b *bench) startBigDay(ctx context.Context) (*bigDay, error) {
 	d := &bigDay{stac: fakestac.New(fakestac.Options{MaxLimit: bigDayPage})}
-	d.stac.AddBigDay(fakestac.BigDay{Collection: bigDayColl, Day: bigDayDate, Items: bigDayItems, ItemBytes: bigDayItemBytes})
+	d.stac.AddCollection(fakestac.Collection{ID: bigDayColl, Start: bigDayDate, End: bigDayDate2.Add(24*time.Hour - time.Second)})
+	for _, day := range []time.Time{bigDayDate, bigDayDate2} {
+		d.stac.AddBigDay(fakestac.BigDay{Collection: bigDayColl, Day: day, Items: bigDayItems, ItemBytes: bigDayItemBytes})
+	}
 	upstream := strings.TrimPrefix(d.stac.URL, "http://")
 	d.proxy = toxiproxy.NewProxy(b.srv.tox, "stac", "127.0.0.1:0", upstream)
 	if err := b.srv.tox.Collection.Add(d.proxy, true); err != nil {
@@ -89,8 +96,9 @@ func (d *bigDay) close() {
 }
 
 // lsRows measures `ls` of the big day: cold on a fresh mount (after the walk to the
-// day's folder), warm again on the same mount; and curl fetching the same pages one
-// after the other.
+// day's folder), warm again on the same mount, then a second such day on the same mount
+// (for the peak RSS after two days); and curl fetching the first day's pages one after
+// the other.
 func (b *bench) lsRows(ctx context.Context, d *bigDay) error {
 	rel := filepath.Join(bigDayColl, bigDayDate.Format("2006/01/02"))
 	m, err := b.mountStacfsAt(ctx, d.url, rel)
@@ -101,6 +109,10 @@ func (b *bench) lsRows(ctx context.Context, d *bigDay) error {
 	_, err = b.measureSTAC(ctx, rowLs, "stacfs", m, []string{"ls", day}, d)
 	if err == nil {
 		_, err = b.measureSTAC(ctx, rowLsWarm, "stacfs", m, []string{"ls", day}, d)
+	}
+	if err == nil {
+		day2 := filepath.Join(m.dir, bigDayColl, bigDayDate2.Format("2006/01/02"))
+		_, err = b.measureSTAC(ctx, rowLs2, "stacfs", m, []string{"ls", day2}, d)
 	}
 	if e := m.stop(); err == nil && e != nil {
 		err = fmt.Errorf("%v\n%s", e, m.stderr)

@@ -419,7 +419,7 @@ func (b *bench) measureWith(ctx context.Context, row, client string, m *mounted,
 	}
 	c := b.srv.settle(count)
 	s := sample{wall: wall, requests: c.requests, bytes: c.bytes}
-	if m != nil && (row == rowCp || row == rowCpLoopback || row == rowLs) {
+	if m != nil && (row == rowCp || row == rowCpLoopback || row == rowLs || row == rowLs2) {
 		s.rss, _ = peakRSS(m.pid())
 	}
 	b.res.add(row, client, s)

@@ -66,6 +66,10 @@ type Options struct {
 	// limit). A day with more fails to list with ErrTooManyItems (and an
 	// ERROR log): a listing is never cut short silently.
 	MaxItems int
+	// ListedItems bounds the items of the day listings kept cached
+	// (default DefaultListedItems): listing a day evicts the least
+	// recently used other days beyond it (listed again when next opened).
+	ListedItems int
 	// SpoolDir is where the items' JSON of day listings is spooled (the
 	// system's temporary folder when empty).
 	SpoolDir string
@@ -151,8 +155,8 @@ type Catalog struct {
 	log *slog.Logger
 
 	colls *memo[string, []Collection]
-	dates *memo[string, []int] // key: collection "\x00" [year [month]]
-	items *memo[string, []*Item]
+	dates *memo[string, []int]       // key: collection "\x00" [year [month]]
+	items *memo[string, *DayListing] // complete day listings (day_listing.go)
 	stats *memo[string, remote.Info] // by assetID
 
 	mu       sync.Mutex                      // protects the following; before Stream.mu
@@ -167,6 +171,7 @@ type Catalog struct {
 	ctr containers // zip member lists (container.go)
 
 	loading map[string]*DayListing // day listings being loaded, by items key (day_listing.go); under mu
+	days    map[string]*dayUse     // complete day listings cached, by items key (day_evict.go); under mu
 }
 
 // DefaultTTL is how long listings and sizes are cached when Options.TTL is 0.
@@ -186,6 +191,9 @@ func New(src Source, rd Reader, o Options) *Catalog {
 	if o.PageLimit <= 0 {
 		o.PageLimit = DefaultPageLimit
 	}
+	if o.ListedItems <= 0 {
+		o.ListedItems = DefaultListedItems
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -198,12 +206,13 @@ func New(src Source, rd Reader, o Options) *Catalog {
 		src: src, rd: rd, o: o, log: log,
 		colls: newMemo[string, []Collection](o.TTL, o.Timeout, o.Now),
 		dates: newMemo[string, []int](o.TTL, o.Timeout, o.Now),
-		items: newMemo[string, []*Item](o.TTL, o.Timeout, o.Now),
+		items: newMemo[string, *DayListing](o.TTL, o.Timeout, o.Now),
 		stats: newMemo[string, remote.Info](o.TTL, o.Timeout, o.Now),
 
 		streamed: map[string]int64{},
 		hrefs:    map[string]string{},
 		loading:  map[string]*DayListing{},
+		days:     map[string]*dayUse{},
 	}
 	// Called under c.mu (by Add and Remove): the stream is released later,
 	// outside it (see releaseDropped).
@@ -442,22 +451,38 @@ func Interval(from, to time.Time) string {
 // Items lists the items whose own date is the given UTC day, sorted by name.
 // The pages of the load are shown as they arrive by ItemsLoading.
 func (c *Catalog) Items(ctx context.Context, col Collection, year, month, day int) ([]*Item, error) {
+	l, err := c.dayListing(ctx, col, year, month, day)
+	if err != nil {
+		return nil, err
+	}
+	sorted, _ := l.Sorted()
+	return sorted, nil
+}
+
+// dayListing returns the complete listing of a day, loading it when it is
+// not cached.
+func (c *Catalog) dayListing(ctx context.Context, col Collection, year, month, day int) (*DayListing, error) {
 	key, from, to, ok := dayKey(col, year, month, day)
 	if !ok {
 		return nil, fmt.Errorf("day %04d-%02d-%02d: %w", year, month, day, remote.ErrNotFound)
 	}
-	return c.items.get(ctx, key, func(ctx context.Context) ([]*Item, error) {
+	c.usedDay(key, 0)
+	return c.items.get(ctx, key, func(ctx context.Context) (*DayListing, error) {
 		live := c.loadingFor(key)
 		defer c.dropLoading(key, live)
-		list, err := c.loadDay(ctx, col, from, to, live)
+		list, err := c.loadDay(ctx, key, col, from, to, live)
 		live.finish(list, err)
-		return list, err
+		if err != nil {
+			return nil, err
+		}
+		c.usedDay(key, len(list))
+		return live, nil
 	})
 }
 
 // loadDay pages through the items of the day [from, to), showing them in
 // live as pages arrive.
-func (c *Catalog) loadDay(ctx context.Context, col Collection, from, to time.Time, live *DayListing) ([]*Item, error) {
+func (c *Catalog) loadDay(ctx context.Context, key string, col Collection, from, to time.Time, live *DayListing) ([]*Item, error) {
 	day := from.Format(time.DateOnly)
 	from, to, ok := c.clip(from, to)
 	if !ok {
@@ -496,6 +521,7 @@ func (c *Catalog) loadDay(ctx context.Context, col Collection, from, to time.Tim
 		if c.o.MaxItems == 0 {
 			live.add(list[shown:]) // with a limit, nothing shows before the day is known to fit
 		}
+		c.makeRoom(key, len(list)+len(names.held))
 		return true
 	})
 	if err != nil {

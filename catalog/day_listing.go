@@ -51,7 +51,7 @@ func (l *DayListing) add(items []*Item) {
 }
 
 // finish ends the load with the day sorted by name, or err. Only the first
-// call counts.
+// call counts. A complete listing finds names in sorted (no map).
 func (l *DayListing) finish(sorted []*Item, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -59,13 +59,36 @@ func (l *DayListing) finish(sorted []*Item, err error) {
 		return
 	}
 	l.done, l.err, l.sorted = true, err, sorted
-	if err == nil && len(sorted) != len(l.items) {
-		// Finished by a caller that did not see the pages (the load
-		// was another's): show the day as it is.
-		l.items = sorted
+	if err == nil {
 		l.byName = nil
 	}
 	close(l.wake)
+}
+
+// finishAs ends l as a copy of the complete listing c (or with err): l was
+// registered while another load ended, and saw none of its pages. The copy
+// shows the items in c's order.
+func (l *DayListing) finishAs(c *DayListing, err error) {
+	if err != nil || c == nil {
+		l.finish(nil, err)
+		return
+	}
+	c.mu.Lock()
+	items, sorted := c.items, c.sorted
+	c.mu.Unlock()
+	l.mu.Lock()
+	if !l.done && len(l.items) == 0 {
+		l.items = items
+	}
+	l.mu.Unlock()
+	l.finish(sorted, nil)
+}
+
+// Sorted returns the day sorted by name once the load has ended well.
+func (l *DayListing) Sorted() ([]*Item, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sorted, l.done && l.err == nil
 }
 
 // At returns the i-th item of the listing in the order shown, waiting
@@ -173,18 +196,22 @@ func dayKey(col Collection, year, month, day int) (key string, from, to time.Tim
 	return col.ID + "\x00" + from.Format(time.DateOnly), from, to, true
 }
 
-// ItemsLoading returns the listing of a day while its pages load (starting
-// the load when none runs), or nil when the day's listing is cached
-// (Items answers at once), or was listed before: a reload is then waited
-// for, so that a reload that fails shows the last listing (see memo).
+// ItemsLoading returns the listing of a day: complete when it is cached,
+// else the listing being loaded (starting the load when none runs). A day
+// listed before whose listing expired is reloaded and waited for, so that
+// a reload that fails shows the last listing (see memo).
 func (c *Catalog) ItemsLoading(ctx context.Context, col Collection, year, month, day int) (*DayListing, error) {
 	key, _, _, ok := dayKey(col, year, month, day)
 	if !ok {
 		_, err := c.Items(ctx, col, year, month, day) // its error
 		return nil, err
 	}
+	if l, ok := c.items.peek(key); ok {
+		c.usedDay(key, 0)
+		return l, nil
+	}
 	if c.items.hasValue(key) {
-		return nil, nil
+		return c.dayListing(ctx, col, year, month, day)
 	}
 	c.mu.Lock()
 	l := c.loading[key]
@@ -199,8 +226,10 @@ func (c *Catalog) ItemsLoading(ctx context.Context, col Collection, year, month,
 			// The load runs detached (memo); this waits for it, and
 			// finishes l when the load that ran was not the one that
 			// fed it (it ended just before l was registered).
-			items, err := c.Items(context.WithoutCancel(ctx), col, year, month, day)
-			l.finish(items, err)
+			done, err := c.dayListing(context.WithoutCancel(ctx), col, year, month, day)
+			if done != l {
+				l.finishAs(done, err)
+			}
 			c.dropLoading(key, l)
 		}()
 	}

@@ -95,10 +95,45 @@ func TestItemsLoading(t *testing.T) {
 		t.Errorf("a_b~2 is %v, want the item a/b", it)
 	}
 	n := src.searches
-	if l, err := c.ItemsLoading(ctx, col, 2024, 2, 29); l != nil || err != nil {
-		t.Errorf("ItemsLoading of a cached day: %v %v, want nil (Items answers)", l, err)
+	if again, err := c.ItemsLoading(ctx, col, 2024, 2, 29); again != l || err != nil {
+		t.Errorf("ItemsLoading of a cached day: %p %v, want the listing loaded (%p)", again, err, l)
 	}
 	if src.searches != n {
 		t.Error("the cached day searched again")
+	}
+}
+
+// TestDayListingsEvicted: listing a day evicts the least recently used
+// other days beyond ListedItems (the old code kept every day listed for
+// its TTL, so a second big day doubled the memory); the day listed stays,
+// and an evicted one is listed again (searched) when next used.
+func TestDayListingsEvicted(t *testing.T) {
+	src := &fakeSource{cols: []remote.Collection{{ID: "C"}}, pageSize: 10}
+	for _, day := range []string{"2024-02-27", "2024-02-28", "2024-02-29"} {
+		for i := range 30 {
+			src.items = append(src.items, remote.Item{ID: fmt.Sprintf("%s-%02d", day, i), Collection: "C", Time: at(day + "T12:00:00Z"), Raw: []byte(`{}`)})
+		}
+	}
+	c := New(src, nil, Options{Name: "t", ListedItems: 70})
+	ctx := context.Background()
+	col, _ := c.FindCollection(ctx, "C")
+	list := func(day int) {
+		t.Helper()
+		if items, err := c.Items(ctx, col, 2024, 2, day); err != nil || len(items) != 30 {
+			t.Fatalf("day %d: %d items, %v", day, len(items), err)
+		}
+	}
+	list(27)
+	list(28)
+	list(27) // 28 is now the least recently used
+	n := src.searches
+	list(29) // 90 > 70: evicts 28
+	list(27)
+	if src.searches != n+1 {
+		t.Errorf("%d searches for day 29 and day 27 again, want 1 (27 stays cached)", src.searches-n)
+	}
+	list(28)
+	if src.searches != n+2 {
+		t.Error("the evicted day 28 was not searched again")
 	}
 }

@@ -141,6 +141,19 @@ func (m *memo[K, V]) hasValue(k K) bool {
 	return ok && e.good
 }
 
+// forgetDone drops k unless its load is in flight.
+func (m *memo[K, V]) forgetDone(k K) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[k]; ok {
+		select {
+		case <-e.done:
+			delete(m.entries, k)
+		default:
+		}
+	}
+}
+
 // forget drops k, so the next get loads again.
 func (m *memo[K, V]) forget(k K) {
 	m.mu.Lock()

@@ -11,7 +11,8 @@
 // # Inodes and listings
 //
 // Inode numbers are a hash of the path, so they are stable across lookups,
-// forgets and remounts. Listings are sorted by name.
+// forgets and remounts. Listings are sorted by name (a day's items: in the
+// server's order, paging_dir.go).
 //
 // # Caching
 //
@@ -343,8 +344,8 @@ type costly interface {
 // is answered by the kernel alone. When the version changed, the folder
 // opens without FOPEN_KEEP_CACHE, which drops the kernel's copy.
 func (d *dir) OpendirHandle(ctx context.Context, _ uint32) (fusefs.FileHandle, uint32, syscall.Errno) {
-	if h, errno := d.pagingHandle(ctx); h != nil || errno != 0 {
-		return h, 0, errno // read as it loads (paging_dir.go)
+	if h, flags, errno := d.pagingHandle(ctx); h != nil || errno != 0 {
+		return h, flags, errno // a day folder (paging_dir.go)
 	}
 	var flags uint32
 	if l, err := d.l.list(ctx); err == nil && d.cache.current(l) {

@@ -90,6 +90,22 @@ func (e *dirEntries) current(l listing) bool {
 	return !e.have || (e.ver == l.ver && len(e.entries) == l.n)
 }
 
+// claim reports whether a folder listed from ver (a day listing, whose
+// entries are not built here) may open with the kernel's cache: the kernel
+// holds nothing of this folder, or entries of ver. When it may hold
+// another version, false: that open drops the kernel's copy, and the next
+// one may keep ver.
+func (e *dirEntries) claim(ver any) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.have && e.ver != ver {
+		e.have, e.ver, e.entries = false, nil, nil
+		return false
+	}
+	e.have, e.ver = true, ver
+	return true
+}
+
 // readdir answers READDIR from the cached entries.
 func (d *dir) readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 	l, err := d.l.list(ctx)

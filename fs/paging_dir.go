@@ -10,54 +10,56 @@ import (
 	"github.com/stacfs/stacfs/catalog"
 )
 
-// A day folder whose listing is still loading is listed as its pages
-// arrive: go-fuse asks the open folder for one entry at a time
-// (FileReaddirenter) while it fills each READDIR(PLUS) answer, so the
-// first answers (`ls -f | head`, a program reading the first names) go out
-// while later pages download. The open folder keeps the catalog's loading
-// listing (catalog.DayListing): its entries come in the order the server
-// sent them, each once, offsets are positions in that order (seekdir and
-// rewinddir work for the life of the handle), and a page that fails ends
-// the listing with its error (EIO), never a short listing. Such a folder
-// opens without FOPEN_CACHE_DIR: the kernel keeps no partial copy; once
-// the listing is complete and cached, the folder opens as any other
-// (sorted by name, kept by the kernel).
+// A day folder is listed from the catalog's day listing
+// (catalog.DayListing), which can be read while its pages load: go-fuse
+// asks the open folder for one entry at a time (FileReaddirenter) while it
+// fills each READDIR(PLUS) answer, so the first answers (`ls -f | head`, a
+// program reading the first names) go out while later pages download. Its
+// entries come in the order the server sent them, each once, the same for
+// every open of one listing (loading or complete); offsets are positions
+// in that order (seekdir and rewinddir work), and a page that fails ends
+// the listing with its error (EIO), never a short listing. The kernel
+// keeps the entries it read (FOPEN_CACHE_DIR) while the listing stays the
+// same: a folder opens without it when the catalog's listing is another
+// than the one the kernel may hold (reloaded after the TTL, or after a
+// failure), which drops the kernel's copy.
 
-// pager is a lister whose listing may still be loading, page by page.
+// pager is a lister whose listing is a catalog.DayListing (a day folder).
 type pager interface {
 	lister
-	// loading returns the listing being loaded, or nil when it is
-	// complete (list then answers at once).
-	loading(ctx context.Context) (*catalog.DayListing, error)
+	// dayListing returns the listing (loading or complete), or nil for
+	// a folder that is not a day.
+	dayListing(ctx context.Context) (*catalog.DayListing, error)
 	// itemChild is the child for one item of the listing.
 	itemChild(it *catalog.Item) child
 }
 
-func (d dateDir) loading(ctx context.Context) (*catalog.DayListing, error) {
+func (d dateDir) dayListing(ctx context.Context) (*catalog.DayListing, error) {
 	if d.day == 0 {
 		return nil, nil
 	}
 	return d.cat.ItemsLoading(ctx, d.col, d.year, d.month, d.day)
 }
 
-// pagingHandle returns the handle of a folder whose listing is loading, or
-// nil when it is complete.
-func (d *dir) pagingHandle(ctx context.Context) (*dirHandle, syscall.Errno) {
+// pagingHandle returns the handle of a day folder and its open flags, or
+// nil for other folders.
+func (d *dir) pagingHandle(ctx context.Context) (*dirHandle, uint32, syscall.Errno) {
 	pg, ok := d.l.(pager)
 	if !ok {
-		return nil, 0
+		return nil, 0, 0
 	}
-	live, err := pg.loading(ctx)
+	live, err := pg.dayListing(ctx)
 	if err != nil {
-		return nil, d.fs.fail("opendir", d.path, err)
+		return nil, 0, d.fs.fail("opendir", d.path, err)
 	}
 	if live == nil {
-		return nil, 0
+		return nil, 0, 0
 	}
-	if done, err := live.Done(); done && err == nil {
-		return nil, 0 // complete already: listed from the cache
+	var flags uint32
+	if d.cache.claim(live) {
+		flags = fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE
 	}
-	return &dirHandle{d: d, live: live, pg: pg}, 0
+	return &dirHandle{d: d, live: live, pg: pg}, flags, 0
 }
 
 // liveEntry returns the next entry of a loading listing (nil at its end).
@@ -108,15 +110,16 @@ func (h *dirHandle) liveLookup(ctx context.Context, name string, out *fuse.Entry
 	return h.d.lookup(ctx, name, out, true)
 }
 
-// findLoading finds name among the items shown of a listing that is still
-// loading, so that a lookup does not wait for the last page; ok is false
-// when the listing is complete or name has not arrived yet.
+// findLoading finds name in a day listing (loading: among the items
+// shown, so that a lookup does not wait for the last page; complete: by
+// binary search); ok is false when name has not arrived yet (list then
+// waits for the rest) or the folder is not a day.
 func (d *dir) findLoading(ctx context.Context, name string) (child, bool) {
 	pg, ok := d.l.(pager)
 	if !ok {
 		return child{}, false
 	}
-	live, err := pg.loading(ctx)
+	live, err := pg.dayListing(ctx)
 	if err != nil || live == nil {
 		return child{}, false
 	}

@@ -75,7 +75,8 @@ func readAll(ctx context.Context, h *dirHandle) ([]string, syscall.Errno) { retu
 // every page at OPENDIR), lookups of them do not wait (the mount test
 // looks them up through READDIRPLUS),
 // seekdir goes back, and once the last page is in the listing is whole
-// (each item once) and cached: a new open lists from the cache, sorted.
+// (each item once) and cached: a new open lists it from the cache, in the
+// same order, and the kernel may keep it.
 func TestDayListsWhilePaging(t *testing.T) {
 	const n = 3500 // pages 0-3; page 3 is held
 	d, release, src := pagedDay(t, n, 3, nil)
@@ -114,8 +115,8 @@ func TestDayListsWhilePaging(t *testing.T) {
 			t.Fatalf("entry %d: %s, want %s", i, name, want)
 		}
 	}
-	if o.flags&fuse.FOPEN_CACHE_DIR != 0 {
-		t.Error("a folder still loading opened with FOPEN_CACHE_DIR: the kernel would keep a partial listing")
+	if o.flags&fuse.FOPEN_CACHE_DIR == 0 {
+		t.Error("the first open of a day did not let the kernel keep its entries (FOPEN_CACHE_DIR)")
 	}
 	if it, done := o.h.live.Find("item-01234"); it == nil || done {
 		t.Errorf("READDIRPLUS lookup of an entry shown: %v (done %v)", it, done)
@@ -139,12 +140,17 @@ func TestDayListsWhilePaging(t *testing.T) {
 		t.Fatal(errno)
 	}
 	h := fh.(*dirHandle)
-	if h.live != nil || flags&fuse.FOPEN_CACHE_DIR == 0 {
-		t.Errorf("the complete listing opened live=%v flags %#x: want the cached listing, kept by the kernel", h.live != nil, flags)
+	if h.live != o.h.live || flags&fuse.FOPEN_CACHE_DIR == 0 {
+		t.Errorf("the complete listing opened flags %#x (same listing: %v): want the listing the kernel keeps", flags, h.live == o.h.live)
 	}
 	names, errno := readAll(ctx, h)
 	if errno != 0 || len(names) != n {
 		t.Fatalf("complete listing: %d entries, %v", len(names), errno)
+	}
+	for i, name := range names { // the order of the first open
+		if want := fmt.Sprintf("item-%05d", i); name != want {
+			t.Fatalf("complete listing: entry %d is %s, want %s", i, name, want)
+		}
 	}
 	if src.count() != searches {
 		t.Error("listing the complete day again searched again")

@@ -110,6 +110,9 @@ type CatalogConfig struct {
 	// MaxItems bounds the items of one day folder (0: no limit); a day over
 	// it fails to list (ENOMEM), it is never cut short.
 	MaxItems int `toml:"max_items"`
+	// ListedItems bounds the items of the day listings kept cached (0:
+	// catalog.DefaultListedItems); listing a day evicts older days beyond.
+	ListedItems int `toml:"listed_items"`
 
 	name      string
 	auth      resolvedAuth  // filled by check
@@ -273,6 +276,9 @@ func (c *Config) checkCatalog(name string, cat *CatalogConfig) error {
 	}
 	if cat.MaxItems < 0 {
 		return fmt.Errorf("key %q: %d is negative (0: no limit)", key+".max_items", cat.MaxItems)
+	}
+	if cat.ListedItems < 0 {
+		return fmt.Errorf("key %q: %d is negative (0: the default)", key+".listed_items", cat.ListedItems)
 	}
 	u, err := url.Parse(cat.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

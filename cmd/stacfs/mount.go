@@ -187,6 +187,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 	if err := prepareMountpoint(dir, log); err != nil {
 		return err
 	}
+	setHeapLimit(log)
 	cc := cfg.Cache
 	shared, err := openShared(cfg, log) // nil without [cache.shared]
 	if err != nil {
@@ -365,6 +366,7 @@ func newCatalog(cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache
 		Collections: cc.Collections,
 		TTL:         cfg.Cache.MetadataTTL.Duration,
 		MaxItems:    cc.MaxItems,
+		ListedItems: cc.ListedItems,
 		Cache:       bc,
 		ShareBlocks: shares(cfg, cc),
 		Logger:      log,
