@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,8 @@ import (
 // When the load ends, the listing is complete (Sorted) or failed: readers
 // past the items shown get the error, never a short listing.
 type DayListing struct {
+	gen uint64 // tells listings apart without holding them (Gen)
+
 	mu     sync.Mutex
 	wake   chan struct{}    // closed and replaced when items arrive or the load ends
 	items  []*Item          // shown so far, in arrival order
@@ -29,8 +32,16 @@ type DayListing struct {
 }
 
 func newDayListing() *DayListing {
-	return &DayListing{wake: make(chan struct{}), byName: map[string]*Item{}}
+	return &DayListing{gen: dayListings.Add(1), wake: make(chan struct{}), byName: map[string]*Item{}}
 }
+
+// dayListings numbers the DayListings made.
+var dayListings atomic.Uint64
+
+// Gen is a number of this listing's own: a holder that must tell whether
+// a listing is the one it saw keeps it, not the listing (whose items an
+// eviction must be able to free).
+func (l *DayListing) Gen() uint64 { return l.gen }
 
 // add shows items (named) after those already shown.
 func (l *DayListing) add(items []*Item) {

@@ -95,9 +95,14 @@ func (e *dirEntries) current(l listing) bool {
 // holds nothing of this folder, or entries of ver. When it may hold
 // another version, false: that open drops the kernel's copy, and the next
 // one may keep ver.
+// claim(nil) notes an open without the kernel's cache (which drops it).
 func (e *dirEntries) claim(ver any) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if ver == nil {
+		e.have, e.ver, e.entries = false, nil, nil
+		return false
+	}
 	if e.have && e.ver != ver {
 		e.have, e.ver, e.entries = false, nil, nil
 		return false

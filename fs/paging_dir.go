@@ -19,10 +19,10 @@ import (
 // every open of one listing (loading or complete); offsets are positions
 // in that order (seekdir and rewinddir work), and a page that fails ends
 // the listing with its error (EIO), never a short listing. The kernel
-// keeps the entries it read (FOPEN_CACHE_DIR) while the listing stays the
-// same: a folder opens without it when the catalog's listing is another
-// than the one the kernel may hold (reloaded after the TTL, or after a
-// failure), which drops the kernel's copy.
+// keeps the entries of a complete listing (FOPEN_CACHE_DIR) while it stays
+// the same: a folder opens without it while its listing loads, or when
+// the catalog's listing is another than the one the kernel may hold
+// (reloaded after the TTL), which drops the kernel's copy.
 
 // pager is a lister whose listing is a catalog.DayListing (a day folder).
 type pager interface {
@@ -56,7 +56,12 @@ func (d *dir) pagingHandle(ctx context.Context) (*dirHandle, uint32, syscall.Err
 		return nil, 0, 0
 	}
 	var flags uint32
-	if d.cache.claim(live) {
+	if done, _ := live.Done(); !done {
+		// The kernel's copy of a listing read as it loads did not serve
+		// the next `ls` (on Linux 6.18 the two listings after it still
+		// reached stacfs): it keeps none, and keeps the first complete one.
+		d.cache.claim(nil)
+	} else if d.cache.claim(live.Gen()) {
 		flags = fuse.FOPEN_CACHE_DIR | fuse.FOPEN_KEEP_CACHE
 	}
 	return &dirHandle{d: d, live: live, pg: pg}, flags, 0
