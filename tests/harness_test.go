@@ -31,6 +31,9 @@ import (
 var stacfsBin string
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(envWatchdog); spec != "" {
+		os.Exit(runWatchdog(spec))
+	}
 	armPackageWatchdog()
 	if bin := os.Getenv(envTestBin); bin != "" { // a test run by a test: the parent's binary
 		stacfsBin = bin

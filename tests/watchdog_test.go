@@ -52,11 +52,20 @@ func (m *mount) watch(t *testing.T, limit time.Duration) {
 // hangFlag is set by a watchdog that fired on a mount.
 type hangFlag struct{ atomic.Bool }
 
-// armPackageWatchdog is the last resort for hangs in tests that start stacfs
-// themselves (demo, fstab, lifecycle): 90 s before go test's -timeout, every stacfs
-// process this test binary started gets hangSignal, so that the timeout's own report
-// (the running tests and their stacks) is printed and the binary can exit instead
-// of waiting on a dead mount.
+// envWatchdog makes the test binary run as the package watchdog of the test binary
+// whose pid it holds, with the deadline (Unix seconds) and the name of the processes
+// to signal after it: "PID DEADLINE NAME".
+const envWatchdog = "STACFS_TEST_WATCHDOG"
+
+// armPackageWatchdog is the last resort for hangs that the per-mount watchdog cannot
+// see: tests that start stacfs themselves (demo, fstab, lifecycle), and a test binary
+// frozen whole. A thread blocked in a page fault on the mount is outside any system
+// call, so Go's stop-the-world waits for it forever, and with it every goroutine of
+// this process, its timers and the fake servers the fault waits for. So the watchdog
+// is another process (this binary again, run with envWatchdog): 90 s before go test's
+// -timeout it sends hangSignal to every stacfs this binary started, whose exit ends
+// the kernel's pending requests; the frozen thread then faults, and the binary prints
+// its stacks and exits, instead of being killed by go test with nothing said.
 func armPackageWatchdog() {
 	if !flag.Parsed() {
 		flag.Parse()
@@ -69,13 +78,42 @@ func armPackageWatchdog() {
 	if err != nil || timeout <= 2*time.Minute {
 		return
 	}
-	time.AfterFunc(timeout-90*time.Second, func() {
-		for _, pid := range childProcesses(os.Getpid()) {
-			fmt.Fprintf(os.Stderr, "tests: go test's -timeout (%v) is 90 s away: sending %v to child process %d (%s)\n",
-				timeout, hangSignal, pid, processName(pid))
-			_ = syscall.Kill(pid, hangSignal)
+	deadline := time.Now().Add(timeout - 90*time.Second)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d %d stacfs", envWatchdog, os.Getpid(), deadline.Unix()))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: package watchdog not started: %v\n", err)
+		return
+	}
+	go func() { _ = cmd.Wait() }()
+}
+
+// runWatchdog is the package watchdog's process (see armPackageWatchdog): it waits
+// for the deadline while its test binary lives, then signals that binary's stacfs
+// processes. It returns the exit code.
+func runWatchdog(spec string) int {
+	var ppid int
+	var deadline int64
+	var name string
+	if _, err := fmt.Sscanf(spec, "%d %d %s", &ppid, &deadline, &name); err != nil {
+		fmt.Fprintf(os.Stderr, "tests: %s=%q: %v\n", envWatchdog, spec, err)
+		return 2
+	}
+	for syscall.Kill(ppid, 0) == nil {
+		if time.Now().Unix() >= deadline {
+			for _, pid := range childProcesses(ppid) {
+				if processName(pid) != name {
+					continue
+				}
+				fmt.Fprintf(os.Stderr, "tests: go test's -timeout is 90 s away: sending %v to %s (pid %d); a test is stuck on its mount\n", hangSignal, name, pid)
+				_ = syscall.Kill(pid, hangSignal)
+			}
+			deadline = time.Now().Add(30 * time.Second).Unix() // and again for one started since
 		}
-	})
+		time.Sleep(2 * time.Second)
+	}
+	return 0
 }
 
 // childProcesses lists the processes whose parent is ppid (from /proc).
@@ -185,4 +223,61 @@ func clientCommand(t *testing.T, name string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(t.Context(), name, args...)
 	cmd.WaitDelay = clientWaitDelay
 	return cmd
+}
+
+// TestPackageWatchdog: the watchdog process signals, at its deadline, the stacfs
+// processes of the binary it watches that have its name (a copy of sleep named so
+// here, not to touch the stacfs of tests running beside it) and no other.
+func TestPackageWatchdog(t *testing.T) {
+	t.Parallel()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "wdtest-stacfs"
+	fake := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(fake, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := func(name string) (*exec.Cmd, chan error) {
+		cmd := exec.Command(name, "60")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		return cmd, done
+	}
+	_, stacfsDone := start(fake)
+	_, otherDone := start(sleep)
+	watchdog := clientCommand(t, os.Args[0])
+	watchdog.Env = append(os.Environ(), fmt.Sprintf("%s=%d %d %s", envWatchdog, os.Getpid(), time.Now().Unix(), name))
+	var stderr syncBuffer
+	watchdog.Stderr = &stderr
+	if err := watchdog.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = watchdog.Process.Kill(); _ = watchdog.Wait() })
+	select {
+	case err := <-stacfsDone:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != hangSignal {
+			t.Errorf("the watched process ended with %v, want the signal %v", err, hangSignal)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the watchdog did not signal the watched process; its stderr:\n%s", stderr.String())
+	}
+	select {
+	case err := <-otherDone:
+		t.Errorf("the watchdog ended a process of another name: %v", err)
+	default:
+	}
+	if !strings.Contains(stderr.String(), "sending quit to "+name) {
+		t.Errorf("the watchdog said nothing of it: %q", stderr.String())
+	}
 }
