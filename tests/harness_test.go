@@ -19,6 +19,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -105,7 +106,7 @@ type mount struct {
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 	done   chan error
-	hung   hangFlag // set by the watchdog (watch) that signalled stacfs
+	hung   atomic.Bool // set by the watchdog (watch) that signalled stacfs
 }
 
 // syncBuffer is a bytes.Buffer safe for a process writer and test readers.
@@ -220,21 +221,14 @@ func (m *mount) stop(t *testing.T) {
 	if m.hung.Load() {
 		t.Errorf("the test hung: %v after mounting it was still running; stacfs got %v (its goroutines are in its log below)", mountTestLimit, hangSignal)
 	}
-	select {
-	case err := <-m.done:
-		m.done <- err
-	default:
+	if exited, _ := m.waitExit(0); !exited {
 		_ = m.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	select {
-	case err := <-m.done:
-		m.done <- err
-		if err != nil {
-			t.Errorf("stacfs mount exited with %v\n%s", err, m.stderr)
-		}
-	case <-time.After(15 * time.Second):
+	if exited, err := m.waitExit(15 * time.Second); !exited {
 		_ = m.cmd.Process.Kill()
 		t.Errorf("stacfs mount did not exit 15s after SIGTERM\n%s", m.stderr)
+	} else if err != nil {
+		t.Errorf("stacfs mount exited with %v\n%s", err, m.stderr)
 	}
 	if isMounted(m.Dir) {
 		_ = syscall.Unmount(m.Dir, syscall.MNT_DETACH)

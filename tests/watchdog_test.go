@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -48,9 +47,6 @@ func (m *mount) watch(t *testing.T, limit time.Duration) {
 	})
 	t.Cleanup(func() { timer.Stop() })
 }
-
-// hangFlag is set by a watchdog that fired on a mount.
-type hangFlag struct{ atomic.Bool }
 
 // envWatchdog makes the test binary run as the package watchdog of the test binary
 // whose pid it holds, with the deadline (Unix seconds) and the name of the processes
