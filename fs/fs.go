@@ -152,7 +152,13 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 			DisableSplice: true,
 			// Shared read-only maps of direct-I/O files (Linux 6.6+),
 			// and reads over 1 MiB sent as parallel requests.
-			ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_ASYNC_DIO,
+			// READDIRPLUS only where it pays (the kernel's choice,
+			// READDIRPLUS_AUTO): the first answer of a listing, and
+			// the answers after a reader looked up or stated an entry
+			// (`ls -l`, GDAL): a plain `ls` of a 50 000-item day then
+			// costs stacfs no lookup per entry (0.07-0.10 s instead of
+			// 0.3 s when stacfs answers it).
+			ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_ASYNC_DIO | fuse.CAP_READDIRPLUS_AUTO,
 			Debug:             f.o.Debug,
 			AllowOther:        f.o.AllowOther,
 		},

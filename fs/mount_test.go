@@ -2,6 +2,7 @@ package fs
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +33,7 @@ type stubTree struct {
 	item string // the item folder
 
 	readdirs atomic.Int64 // READDIR operations served
+	lookups  atomic.Int64 // LOOKUP operations served
 }
 
 var (
@@ -69,8 +71,11 @@ func mountStub(t *testing.T, ttl time.Duration) *stubTree {
 	tr := &stubTree{src: src, rd: rd}
 	f := New(Options{Catalogs: []*catalog.Catalog{cat}, Single: true, Cache: bc,
 		Observe: func(op string, _ time.Duration, _ syscall.Errno) {
-			if op == "readdir" {
+			switch op {
+			case "readdir":
 				tr.readdirs.Add(1)
+			case "lookup":
+				tr.lookups.Add(1)
 			}
 		}})
 	dir := t.TempDir()
@@ -216,6 +221,38 @@ func TestMountedListingKeptByKernel(t *testing.T) {
 	time.Sleep(ttl + 100*time.Millisecond)
 	if got := names(); got != "item-a item-b" {
 		t.Errorf("after the TTL: %s, want item-a item-b", got)
+	}
+}
+
+// TestMountedLongListingPlain: a listing asks for entries' attributes
+// (READDIRPLUS) in its first answer only, until the reader looks an entry
+// up (READDIRPLUS_AUTO): a plain `ls` of a big day makes no lookup per
+// item. The first items are known to the kernel from the listing; the
+// last one is looked up when stated.
+func TestMountedLongListingPlain(t *testing.T) {
+	tr := mountStub(t, time.Minute)
+	tr.src.mu.Lock()
+	for i := range 3000 {
+		tr.src.items = append(tr.src.items, stubItem(fmt.Sprintf("item-%05d", i), map[string]int64{"x.tif": 10}))
+	}
+	tr.src.mu.Unlock()
+	day := filepath.Join(tr.dir, "C/2024/02/29")
+	entries, err := os.ReadDir(day)
+	if err != nil || len(entries) != 3001 {
+		t.Fatalf("day: %d entries, %v; want 3001", len(entries), err)
+	}
+	n := tr.lookups.Load()
+	if _, err := os.Stat(filepath.Join(day, "item-a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.lookups.Load() - n; got != 0 {
+		t.Errorf("stat of the first item made %d lookups, want 0 (its attributes came with the first answer)", got)
+	}
+	if _, err := os.Stat(filepath.Join(day, "item-02999")); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.lookups.Load() - n; got != 1 {
+		t.Errorf("stat of the last item made %d lookups, want 1 (listed by name only)", got)
 	}
 }
 
