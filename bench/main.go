@@ -145,6 +145,12 @@ func mainErr() int {
 	}
 
 	if *serve {
+		if b.rows["scenes"] {
+			if b.scenes, err = b.addScenes(ctx, data); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				return 1
+			}
+		}
 		return b.serveOnly(ctx)
 	}
 	fmt.Printf("bench: %dx%d COG, %s (%.1f MiB); %d run(s); stacfs cache.memory = %s\n",
