@@ -81,6 +81,10 @@ func (ss *sharedSource) read(ctx context.Context, p []byte, off int64, progress 
 	mine, theirs, err := ss.lookup(ctx, u0, idx, data, true)
 	if err != nil {
 		s.log.Debug("shared cache: lookup failed, reading from the provider", "off", off, "len", len(p), "err", err)
+		// The server may have run the lookup and given its leases to
+		// this node after its deadline: released, so that other nodes
+		// do not wait lease_wait for a fetch that is not stored.
+		go s.unlease(ss.keys(u0, idx))
 		return ss.origin(ctx, p, off, progress, put)
 	}
 	if len(mine) == len(data) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -462,6 +463,93 @@ func TestBreakerTimeouts(t *testing.T) {
 // TestSharedRedisSlowOrFull: a paused server (every call waits) and a full
 // one (writes refused) cost a reader the call timeout at most, and give
 // the right bytes.
+// lateReplies is a TCP proxy to addr that holds the replies to calls
+// that take a lease (and all later replies of their connection) for
+// delay, and passes everything else at once: a server that runs a lookup
+// but answers after the caller's deadline, as a client starved of CPU
+// sees it.
+func lateReplies(t *testing.T, addr string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			var late atomic.Bool
+			go func() {
+				defer u.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					if bytes.Contains(buf[:n], []byte(":lease")) {
+						late.Store(true)
+					}
+					if _, werr := u.Write(buf[:n]); werr != nil || err != nil {
+						return
+					}
+				}
+			}()
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := u.Read(buf)
+					if n > 0 && late.Load() {
+						time.Sleep(delay)
+					}
+					if _, werr := c.Write(buf[:n]); werr != nil || err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestSharedLateLookupReleasesLeases: a node whose lookup times out reads
+// from the provider; the leases the server gave it anyway are released, so
+// the next node fetches the units itself at once instead of waiting
+// lease_wait for a fetch that is never stored.
+func TestSharedLateLookupReleasesLeases(t *testing.T) {
+	srv := redistest.StartT(t)
+	late := lateReplies(t, srv.Addr, 300*time.Millisecond)
+	a, err := NewShared(SharedOptions{URL: "redis://" + late + "/0", CallTimeout: 50 * time.Millisecond, LeaseWait: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const size = 1 << 20
+	obj := func(src Source) Object { return Object{Key: "k\x00e", Size: size, Src: src, Shared: true} }
+	ca := newCache(t, Options{BlockSize: 16 << 10, Shared: a})
+	if got := readWhole(t, ca, obj(&rampSource{seed: 5, size: size})); !bytes.Equal(got, ramp(5, 0, size)) {
+		t.Fatal("node A: wrong bytes")
+	}
+	if a.Stats().Errors == 0 {
+		t.Fatal("node A's lookup did not time out: the test shows nothing")
+	}
+	b := newShared(t, srv.URL())
+	cb := newCache(t, Options{BlockSize: 16 << 10, Shared: b})
+	start := time.Now()
+	if got := readWhole(t, cb, obj(&rampSource{seed: 5, size: size})); !bytes.Equal(got, ramp(5, 0, size)) {
+		t.Fatal("node B: wrong bytes")
+	}
+	if d, w := time.Since(start), b.Stats().LeaseWaits; d > 2*time.Second || w != 0 {
+		t.Errorf("node B took %v and waited for %d units: node A's leases were kept (lease_wait 5s)", d, w)
+	}
+}
+
 func TestSharedRedisSlowOrFull(t *testing.T) {
 	tests := []struct {
 		name  string
