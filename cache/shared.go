@@ -280,12 +280,21 @@ func (s *Shared) lease(ctx context.Context, key string) (bool, error) {
 // unleaseScript deletes a lease only while this node holds it.
 var unleaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 
-// unlease gives up the leases of keys this node holds.
+// unlease gives up the leases of keys this node holds, in the background.
+// Other nodes wait for a lease until it is released or expires (lease_wait
+// plus 5 s), so the release is given the time of a store (at least 1 s),
+// not a lookup's 50 ms: on a loaded node a release cut short by the call
+// timeout left the fleet waiting lease_wait for units nobody stored.
 func (s *Shared) unlease(keys []string) {
 	if len(keys) == 0 {
 		return
 	}
-	ctx, cancel := s.ctx(context.Background(), 0)
+	go s.release(keys)
+}
+
+// release deletes the leases of keys this node holds.
+func (s *Shared) release(keys []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), max(time.Second, s.call))
 	defer cancel()
 	pipe := s.rdb.Pipeline()
 	for _, k := range keys {

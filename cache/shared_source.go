@@ -84,7 +84,7 @@ func (ss *sharedSource) read(ctx context.Context, p []byte, off int64, progress 
 		// The server may have run the lookup and given its leases to
 		// this node after its deadline: released, so that other nodes
 		// do not wait lease_wait for a fetch that is not stored.
-		go s.unlease(ss.keys(u0, idx))
+		s.unlease(ss.keys(u0, idx))
 		return ss.origin(ctx, p, off, progress, put)
 	}
 	if len(mine) == len(data) {
