@@ -144,13 +144,13 @@ func mainErr() int {
 		b.notes = append(b.notes, "rclone rows skipped (-no-rclone).")
 	}
 
-	if *serve {
-		if b.rows["scenes"] {
-			if b.scenes, err = b.addScenes(ctx, data); err != nil {
-				fmt.Fprintln(os.Stderr, "bench:", err)
-				return 1
-			}
+	if b.rows["scenes"] {
+		if b.scenes, err = b.addScenes(ctx, data); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
 		}
+	}
+	if *serve {
 		return b.serveOnly(ctx)
 	}
 	fmt.Printf("bench: %dx%d COG, %s (%.1f MiB); %d run(s); stacfs cache.memory = %s\n",
@@ -160,12 +160,6 @@ func mainErr() int {
 	if err := b.srv.warmUp(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		return 1
-	}
-	if b.rows["scenes"] {
-		if b.scenes, err = b.addScenes(ctx, data); err != nil {
-			fmt.Fprintln(os.Stderr, "bench:", err)
-			return 1
-		}
 	}
 	if b.rows["fleet"] {
 		b.startFleet(data)
