@@ -519,9 +519,10 @@ func lateReplies(t *testing.T, addr string, delay time.Duration) string {
 }
 
 // TestSharedLateLookupReleasesLeases: a node whose lookup times out reads
-// from the provider; the leases the server gave it anyway are released, so
-// the next node fetches the units itself at once instead of waiting
-// lease_wait for a fetch that is never stored.
+// from the provider; the leases the server gave it anyway are released (in
+// the background, well before they expire), so the next node fetches the
+// units itself at once instead of waiting lease_wait for a fetch that is
+// never stored.
 func TestSharedLateLookupReleasesLeases(t *testing.T) {
 	srv := redistest.StartT(t)
 	late := lateReplies(t, srv.Addr, 300*time.Millisecond)
@@ -539,6 +540,13 @@ func TestSharedLateLookupReleasesLeases(t *testing.T) {
 	if a.Stats().Errors == 0 {
 		t.Fatal("node A's lookup did not time out: the test shows nothing")
 	}
+	// Node A releases in the background: node B starts once it has.
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer rdb.Close()
+	waitFor(t, "node A's leases released", func() bool {
+		keys, err := rdb.Keys(t.Context(), "*:lease").Result()
+		return err == nil && len(keys) == 0
+	})
 	b := newShared(t, srv.URL())
 	cb := newCache(t, Options{BlockSize: 16 << 10, Shared: b})
 	start := time.Now()
