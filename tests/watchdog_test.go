@@ -273,7 +273,13 @@ func TestPackageWatchdog(t *testing.T) {
 		t.Errorf("the watchdog ended a process of another name: %v", err)
 	default:
 	}
-	if !strings.Contains(stderr.String(), "sending quit to "+name) {
+	// The watchdog writes its line before it signals, but the line reaches stderr
+	// through a pipe that a goroutine of exec copies: it may land after the exit.
+	said := func() bool { return strings.Contains(stderr.String(), "sending quit to "+name) }
+	for wait := time.Now().Add(10 * time.Second); !said() && time.Now().Before(wait); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !said() {
 		t.Errorf("the watchdog said nothing of it: %q", stderr.String())
 	}
 }
