@@ -228,36 +228,39 @@ func (c *Catalog) TTL() time.Duration { return c.o.TTL }
 
 // Collections lists the collection folders, sorted by name.
 func (c *Catalog) Collections(ctx context.Context) ([]Collection, error) {
-	return c.colls.get(ctx, "", func(ctx context.Context) ([]Collection, error) {
-		var list []remote.Collection
-		if len(c.o.Collections) > 0 {
-			list = make([]remote.Collection, len(c.o.Collections))
-			err := c.parallel(ctx, len(list), func(ctx context.Context, i int) error {
-				col, err := c.src.Collection(ctx, c.o.Collections[i])
-				if err != nil {
-					return fmt.Errorf("collection %q: %w", c.o.Collections[i], err)
-				}
-				list[i] = col
-				return nil
-			})
+	return c.colls.get(ctx, "", c.loadCollections)
+}
+
+// loadCollections asks the server for the collection folders.
+func (c *Catalog) loadCollections(ctx context.Context) ([]Collection, error) {
+	var list []remote.Collection
+	if len(c.o.Collections) > 0 {
+		list = make([]remote.Collection, len(c.o.Collections))
+		err := c.parallel(ctx, len(list), func(ctx context.Context, i int) error {
+			col, err := c.src.Collection(ctx, c.o.Collections[i])
 			if err != nil {
-				return nil, err
+				return fmt.Errorf("collection %q: %w", c.o.Collections[i], err)
 			}
-		} else {
-			var err error
-			if list, err = c.src.Collections(ctx); err != nil {
-				return nil, fmt.Errorf("list collections: %w", err)
-			}
+			list[i] = col
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-		names := uniqueNames{}
-		out := make([]Collection, 0, len(list))
-		for _, col := range list {
-			out = append(out, Collection{Name: names.take(col.ID, "collection"), Collection: col})
+	} else {
+		var err error
+		if list, err = c.src.Collections(ctx); err != nil {
+			return nil, fmt.Errorf("list collections: %w", err)
 		}
-		sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-		return out, nil
-	})
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	names := uniqueNames{}
+	out := make([]Collection, 0, len(list))
+	for _, col := range list {
+		out = append(out, Collection{Name: names.take(col.ID, "collection"), Collection: col})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
 }
 
 // FindCollection returns the collection folder called name.
@@ -275,51 +278,67 @@ func (c *Catalog) FindCollection(ctx context.Context, name string) (Collection, 
 
 // Years lists the years that hold at least one item of col.
 func (c *Catalog) Years(ctx context.Context, col Collection) ([]int, error) {
-	return c.dates.get(ctx, col.ID, func(ctx context.Context) ([]int, error) {
-		first, last := 1970, c.o.Now().UTC().Year()
-		if !col.Start.IsZero() {
-			first = col.Start.UTC().Year()
-		}
-		if !col.End.IsZero() {
-			last = col.End.UTC().Year()
-		}
-		if f := c.o.Filter; !f.From.IsZero() && f.From.Year() > first {
-			first = f.From.Year()
-		}
-		if f := c.o.Filter; !f.To.IsZero() && f.To.Add(-time.Nanosecond).Year() < last {
-			last = f.To.Add(-time.Nanosecond).Year()
-		}
-		if last < first {
-			last = first
-		}
-		span := func(y0, y1 int) (time.Time, time.Time) {
-			return time.Date(y0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y1+1, 1, 1, 0, 0, 0, 0, time.UTC)
-		}
-		return c.findUnits(ctx, col.ID, first, last, span)
-	})
+	return c.units(ctx, col, 0, 0)
 }
 
 // Months lists the months (1-12) of year that hold items of col.
 func (c *Catalog) Months(ctx context.Context, col Collection, year int) ([]int, error) {
-	key := col.ID + "\x00" + strconv.Itoa(year)
-	return c.dates.get(ctx, key, func(ctx context.Context) ([]int, error) {
-		span := func(m0, m1 int) (time.Time, time.Time) {
-			return time.Date(year, time.Month(m0), 1, 0, 0, 0, 0, time.UTC), time.Date(year, time.Month(m1+1), 1, 0, 0, 0, 0, time.UTC)
-		}
-		return c.findUnits(ctx, col.ID, 1, 12, span)
-	})
+	return c.units(ctx, col, year, 0)
 }
 
 // Days lists the days of a month that hold items of col.
 func (c *Catalog) Days(ctx context.Context, col Collection, year, month int) ([]int, error) {
-	key := col.ID + "\x00" + strconv.Itoa(year) + "\x00" + strconv.Itoa(month)
-	return c.dates.get(ctx, key, func(ctx context.Context) ([]int, error) {
+	return c.units(ctx, col, year, month)
+}
+
+// units lists the years of col (year 0), the months of year (month 0) or
+// the days of month that hold items.
+func (c *Catalog) units(ctx context.Context, col Collection, year, month int) ([]int, error) {
+	key, load := c.unitsLoad(col, year, month)
+	return c.dates.get(ctx, key, load)
+}
+
+// unitsLoad returns the cache key of units(col, year, month) and its load.
+func (c *Catalog) unitsLoad(col Collection, year, month int) (string, func(context.Context) ([]int, error)) {
+	switch {
+	case year == 0:
+		return col.ID, func(ctx context.Context) ([]int, error) {
+			first, last := 1970, c.o.Now().UTC().Year()
+			if !col.Start.IsZero() {
+				first = col.Start.UTC().Year()
+			}
+			if !col.End.IsZero() {
+				last = col.End.UTC().Year()
+			}
+			if f := c.o.Filter; !f.From.IsZero() && f.From.Year() > first {
+				first = f.From.Year()
+			}
+			if f := c.o.Filter; !f.To.IsZero() && f.To.Add(-time.Nanosecond).Year() < last {
+				last = f.To.Add(-time.Nanosecond).Year()
+			}
+			if last < first {
+				last = first
+			}
+			span := func(y0, y1 int) (time.Time, time.Time) {
+				return time.Date(y0, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(y1+1, 1, 1, 0, 0, 0, 0, time.UTC)
+			}
+			return c.findUnits(ctx, col.ID, first, last, span)
+		}
+	case month == 0:
+		return col.ID + "\x00" + strconv.Itoa(year), func(ctx context.Context) ([]int, error) {
+			span := func(m0, m1 int) (time.Time, time.Time) {
+				return time.Date(year, time.Month(m0), 1, 0, 0, 0, 0, time.UTC), time.Date(year, time.Month(m1+1), 1, 0, 0, 0, 0, time.UTC)
+			}
+			return c.findUnits(ctx, col.ID, 1, 12, span)
+		}
+	}
+	return col.ID + "\x00" + strconv.Itoa(year) + "\x00" + strconv.Itoa(month), func(ctx context.Context) ([]int, error) {
 		last := time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 		span := func(d0, d1 int) (time.Time, time.Time) {
 			return time.Date(year, time.Month(month), d0, 0, 0, 0, 0, time.UTC), time.Date(year, time.Month(month), d1+1, 0, 0, 0, 0, time.UTC)
 		}
 		return c.findUnits(ctx, col.ID, 1, last, span)
-	})
+	}
 }
 
 // flatProbes is the largest number of units probed one by one; larger
@@ -467,7 +486,13 @@ func (c *Catalog) dayListing(ctx context.Context, col Collection, year, month, d
 		return nil, fmt.Errorf("day %04d-%02d-%02d: %w", year, month, day, remote.ErrNotFound)
 	}
 	c.usedDay(key, 0)
-	return c.items.get(ctx, key, func(ctx context.Context) (*DayListing, error) {
+	return c.items.get(ctx, key, c.dayLoad(key, col, from, to))
+}
+
+// dayLoad returns the load of the day listing key, the items of col in
+// [from, to).
+func (c *Catalog) dayLoad(key string, col Collection, from, to time.Time) func(context.Context) (*DayListing, error) {
+	return func(ctx context.Context) (*DayListing, error) {
 		live := c.loadingFor(key)
 		defer c.dropLoading(key, live)
 		list, err := c.loadDay(ctx, key, col, from, to, live)
@@ -477,7 +502,7 @@ func (c *Catalog) dayListing(ctx context.Context, col Collection, year, month, d
 		}
 		c.usedDay(key, len(list))
 		return live, nil
-	})
+	}
 }
 
 // loadDay pages through the items of the day [from, to), showing them in

@@ -54,6 +54,7 @@ type memoEntry[V any] struct {
 	err     error
 	expires time.Time
 	good    bool // val is a value that loaded (maybe stale)
+	forced  bool // expired by expireIf (a refresh): last does not serve val
 }
 
 // errTTL is how long a failed load with no value to fall back on is
@@ -80,12 +81,7 @@ func (m *memo[K, V]) get(ctx context.Context, k K, load func(context.Context) (V
 		}
 	}
 	if !ok {
-		e = &memoEntry[V]{done: make(chan struct{})}
-		if prev != nil && prev.good {
-			e.val, e.good = prev.val, true // the fallback if the reload fails
-		}
-		m.entries[k] = e
-		go m.run(context.WithoutCancel(ctx), k, e, load)
+		e = m.startLocked(ctx, k, prev, load)
 	}
 	m.mu.Unlock()
 
@@ -98,6 +94,42 @@ func (m *memo[K, V]) get(ctx context.Context, k K, load func(context.Context) (V
 	}
 }
 
+// startLocked starts the load of k, with prev (nil or expired) as its
+// fallback; m.mu is held.
+func (m *memo[K, V]) startLocked(ctx context.Context, k K, prev *memoEntry[V], load func(context.Context) (V, error)) *memoEntry[V] {
+	e := &memoEntry[V]{done: make(chan struct{})}
+	if prev != nil && prev.good {
+		e.val, e.good = prev.val, true // the fallback if the reload fails
+		e.forced = prev.forced
+	}
+	m.entries[k] = e
+	go m.run(context.WithoutCancel(ctx), k, e, load)
+	return e
+}
+
+// last returns the last value that loaded for k without waiting: fresh, or
+// past its TTL (stale while it reloads: a value past its TTL has its
+// reload started, as get would, and the callers after it see the new
+// value). ok is false when k has no value, or when a refresh (expireIf)
+// expired it: the caller then gets, and waits.
+func (m *memo[K, V]) last(ctx context.Context, k K, load func(context.Context) (V, error)) (v V, fresh, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, found := m.entries[k]
+	if !found || !e.good || e.forced {
+		return v, false, false
+	}
+	select {
+	case <-e.done:
+		if m.now().Before(e.expires) {
+			return e.val, true, true
+		}
+		m.startLocked(ctx, k, e, load)
+	default: // reloading: e.val is the fallback
+	}
+	return e.val, false, true
+}
+
 func (m *memo[K, V]) run(ctx context.Context, k K, e *memoEntry[V], load func(context.Context) (V, error)) {
 	ctx, cancel := context.WithTimeout(ctx, m.timeout)
 	defer cancel()
@@ -105,7 +137,7 @@ func (m *memo[K, V]) run(ctx context.Context, k K, e *memoEntry[V], load func(co
 	m.mu.Lock()
 	switch {
 	case err == nil:
-		e.val, e.good, e.expires = v, true, m.now().Add(m.ttl)
+		e.val, e.good, e.forced, e.expires = v, true, false, m.now().Add(m.ttl)
 	case e.good: // serve the stale value; try again after errTTL
 		e.expires = m.now().Add(min(errTTL, m.ttl))
 	default:
@@ -171,7 +203,7 @@ func (m *memo[K, V]) expireIf(match func(K) bool) {
 		select {
 		case <-e.done:
 			if match(k) {
-				e.expires = time.Time{}
+				e.expires, e.forced = time.Time{}, true
 			}
 		default:
 		}

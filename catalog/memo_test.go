@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -72,4 +73,54 @@ func TestMemoDropsOldEntries(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d entries after all but one expired long ago, want 1", n)
 	}
+}
+
+// TestMemoLast: last serves the value that loaded, fresh or past its TTL
+// (starting the reload, without waiting for it), and nothing before the
+// first load or after a refresh (expireIf).
+func TestMemoLast(t *testing.T) {
+	var clock atomic.Int64
+	now := func() time.Time { return time.Unix(clock.Load(), 0) }
+	m := newMemo[string, int](time.Minute, 5*time.Second, now)
+	ctx := context.Background()
+	var calls atomic.Int32
+	release := make(chan struct{}) // a reload waits for it
+	load := func(context.Context) (int, error) {
+		n := int(calls.Add(1))
+		if n > 1 {
+			<-release
+		}
+		return n, nil
+	}
+	check := func(step string, wantV int, wantFresh, wantOK bool, wantCalls int32) {
+		t.Helper()
+		v, fresh, ok := m.last(ctx, "k", load)
+		// A reload runs in the background: wait for it to start.
+		for wait := time.Now().Add(5 * time.Second); calls.Load() < wantCalls && time.Now().Before(wait); {
+			time.Sleep(time.Millisecond)
+		}
+		if v != wantV || fresh != wantFresh || ok != wantOK || calls.Load() != wantCalls {
+			t.Errorf("%s: last = %d, fresh %v, ok %v after %d loads; want %d, %v, %v after %d",
+				step, v, fresh, ok, calls.Load(), wantV, wantFresh, wantOK, wantCalls)
+		}
+	}
+	check("before any load", 0, false, false, 0)
+	if v, err := m.get(ctx, "k", load); v != 1 || err != nil {
+		t.Fatalf("get = %d, %v", v, err)
+	}
+	check("fresh", 1, true, true, 1)
+	clock.Add(61)
+	check("past the TTL: stale, reload started", 1, false, true, 2)
+	check("while it reloads: stale, no second reload", 1, false, true, 2)
+	close(release)
+	if v, err := m.get(ctx, "k", load); v != 2 || err != nil {
+		t.Fatalf("get after the reload = %d, %v; want 2", v, err)
+	}
+	check("reloaded", 2, true, true, 2)
+	m.expireIf(func(string) bool { return true })
+	check("after a refresh", 0, false, false, 2)
+	if v, _ := m.get(ctx, "k", load); v != 3 {
+		t.Fatalf("get after the refresh = %d, want 3", v)
+	}
+	check("reloaded after the refresh", 3, true, true, 3)
 }

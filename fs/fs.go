@@ -278,6 +278,9 @@ func (d *dir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (_ *f
 // find returns the child called name: a binary search in the folder's
 // listing, which builds that child only.
 func (d *dir) find(ctx context.Context, name string) (child, syscall.Errno) {
+	if c, ok := d.findLast(ctx, name); ok {
+		return c, 0
+	}
 	if c, ok := d.findLoading(ctx, name); ok {
 		return c, 0
 	}
@@ -299,6 +302,42 @@ func (d *dir) find(ctx context.Context, name string) (child, syscall.Errno) {
 		return child{}, syscall.ENOENT
 	}
 	return l.child(i), 0
+}
+
+// lastLister is a lister that gives its folder's last listing without
+// waiting: fresh, or past its TTL while it reloads (ok is false when it
+// has none).
+type lastLister interface {
+	last(ctx context.Context) (l listing, fresh, ok bool)
+}
+
+// staleEntryTimeout is the kernel's entry and attribute timeout of a child
+// found in a listing past its TTL: the kernel asks again soon, and then
+// gets the reloaded listing's answer.
+const staleEntryTimeout = time.Second
+
+// findLast finds name in the folder's last listing, if it holds it, so that
+// a lookup of a known name does not wait for the folder's reload after the
+// TTL (see catalog/last.go); ok is false otherwise, and the lookup then
+// waits for the listing (the name may be new).
+func (d *dir) findLast(ctx context.Context, name string) (child, bool) {
+	ll, ok := d.l.(lastLister)
+	if !ok {
+		return child{}, false
+	}
+	l, fresh, ok := ll.last(ctx)
+	if !ok {
+		return child{}, false
+	}
+	i := l.find(name)
+	if i < 0 {
+		return child{}, false
+	}
+	c := l.child(i)
+	if !fresh {
+		c.timeout = staleEntryTimeout
+	}
+	return c, true
 }
 
 // lookup finds a child and fills its attributes. With cheapOnly (a listing

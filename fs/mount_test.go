@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -54,7 +55,7 @@ func requireFUSE(t *testing.T) {
 	}
 }
 
-func mountStub(t *testing.T, ttl time.Duration) *stubTree {
+func mountStub(t *testing.T, ttl time.Duration, opts ...func(*Options)) *stubTree {
 	t.Helper()
 	requireFUSE(t)
 	src := &stubSource{items: []remote.Item{stubItem("item-a", map[string]int64{
@@ -69,7 +70,7 @@ func mountStub(t *testing.T, ttl time.Duration) *stubTree {
 	}
 	cat := catalog.New(src, rd, catalog.Options{Name: "stub", TTL: ttl, Cache: bc})
 	tr := &stubTree{src: src, rd: rd}
-	f := New(Options{Catalogs: []*catalog.Catalog{cat}, Single: true, Cache: bc,
+	o := Options{Catalogs: []*catalog.Catalog{cat}, Single: true, Cache: bc,
 		Observe: func(op string, _ time.Duration, _ syscall.Errno) {
 			switch op {
 			case "readdir":
@@ -77,7 +78,11 @@ func mountStub(t *testing.T, ttl time.Duration) *stubTree {
 			case "lookup":
 				tr.lookups.Add(1)
 			}
-		}})
+		}}
+	for _, set := range opts {
+		set(&o)
+	}
+	f := New(o)
 	dir := t.TempDir()
 	srv, err := f.Mount(dir)
 	if err != nil {
@@ -253,6 +258,66 @@ func TestMountedLongListingPlain(t *testing.T) {
 	}
 	if got := tr.lookups.Load() - n; got != 1 {
 		t.Errorf("stat of the last item made %d lookups, want 1 (listed by name only)", got)
+	}
+}
+
+// TestMountedLookupWhileReloading: after the TTL, a lookup of a name that
+// its folder's last listing holds is answered from that listing while the
+// folder reloads (no wait for the date probes or the day's pages); a name
+// it does not hold waits for the reload, and is found when it ends.
+func TestMountedLookupWhileReloading(t *testing.T) {
+	ttl := 300 * time.Millisecond
+	tr := mountStub(t, ttl, func(o *Options) { o.EntryTimeout = ttl }) // as stacfs mounts
+	known := filepath.Join(tr.item, "known.tif")
+	if _, err := os.Stat(known); err != nil {
+		t.Fatal(err)
+	}
+	hold := make(chan struct{})
+	var held atomic.Int32
+	wait := func() error { held.Add(1); <-hold; return nil }
+	tr.src.mu.Lock()
+	tr.src.gate = func(int) error { return wait() }
+	tr.src.probeGate = wait
+	tr.src.items = append(tr.src.items, stubItem("item-b", map[string]int64{"x.tif": 10}))
+	tr.src.mu.Unlock()
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release) // before the unmount
+	time.Sleep(ttl + 100*time.Millisecond)
+
+	stat := func(p string) chan error {
+		done := make(chan error, 1)
+		go func() { _, err := os.Stat(p); done <- err }()
+		return done
+	}
+	select {
+	case err := <-stat(known):
+		if err != nil {
+			t.Fatalf("stat of a known file after the TTL: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		release()
+		t.Fatal("a stat of a known file after the TTL waited for its folders' reload")
+	}
+	for deadline := time.Now().Add(5 * time.Second); held.Load() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the lookup started no reload")
+		}
+	}
+	newItem := stat(filepath.Join(tr.dir, "C/2024/02/29/item-b"))
+	select {
+	case err := <-newItem:
+		t.Fatalf("a stat of a new item returned before the reload: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	release()
+	select {
+	case err := <-newItem:
+		if err != nil {
+			t.Errorf("stat of the new item after the reload: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stat of the new item did not return after the reload")
 	}
 }
 

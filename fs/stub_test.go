@@ -18,8 +18,10 @@ type stubSource struct {
 	items    []remote.Item
 	searches int
 	// gate, when set, is called before each page of a listing (0, 1...):
-	// it may wait (a slow page) or fail it.
-	gate func(page int) error
+	// it may wait (a slow page) or fail it. probeGate is the same for the
+	// searches that probe a date (limit 1). Both are set under mu.
+	gate      func(page int) error
+	probeGate func() error
 }
 
 func (s *stubSource) Collections(context.Context) ([]remote.Collection, error) {
@@ -48,14 +50,20 @@ func (s *stubSource) Search(_ context.Context, q remote.Search, fn func(*remote.
 	s.mu.Lock()
 	s.searches++
 	items := append([]remote.Item(nil), s.items...)
+	gate, probeGate := s.gate, s.probeGate
 	s.mu.Unlock()
 	if q.Limit == 1 { // a probe: the day holds items
+		if probeGate != nil {
+			if err := probeGate(); err != nil {
+				return err
+			}
+		}
 		fn(&remote.Page{Items: items[:min(1, len(items))], NumberMatched: int64(len(items))})
 		return nil
 	}
 	for i := 0; i < len(items) || i == 0; i += q.Limit {
-		if s.gate != nil {
-			if err := s.gate(i / q.Limit); err != nil {
+		if gate != nil {
+			if err := gate(i / q.Limit); err != nil {
 				return err
 			}
 		}

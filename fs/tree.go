@@ -37,6 +37,16 @@ func (d catalogDir) list(ctx context.Context) (listing, error) {
 	if err != nil {
 		return listing{}, err
 	}
+	return d.listing(cols), nil
+}
+
+func (d catalogDir) last(ctx context.Context) (listing, bool, bool) {
+	cols, fresh, ok := d.cat.LastCollections(ctx)
+	return d.listing(cols), fresh, ok
+}
+
+// listing is the folder of the collections cols.
+func (d catalogDir) listing(cols []catalog.Collection) listing {
 	colAt := func(name string) int {
 		return sort.Search(len(cols), func(i int) bool { return cols[i].Name >= name })
 	}
@@ -55,7 +65,7 @@ func (d catalogDir) list(ctx context.Context) (listing, error) {
 	}
 	views := d.cat.Views()
 	if len(views) == 0 {
-		return l, nil
+		return l
 	}
 	// A collection called "views" keeps its name; the views folder then
 	// takes "views~" (and so on). It sits among the collections by name.
@@ -84,7 +94,7 @@ func (d catalogDir) list(ctx context.Context) (listing, error) {
 		}
 		return collection(i - 1)
 	}
-	return l, nil
+	return l
 }
 
 // viewsFolder is the name of the folder of a catalog's saved searches.
@@ -134,6 +144,24 @@ func (d dateDir) list(ctx context.Context) (listing, error) {
 	if err != nil {
 		return listing{}, err
 	}
+	return d.unitListing(units), nil
+}
+
+func (d dateDir) last(ctx context.Context) (listing, bool, bool) {
+	if d.day != 0 {
+		l, fresh, ok := d.cat.LastDay(ctx, d.col, d.year, d.month, d.day)
+		if !ok {
+			return listing{}, false, false
+		}
+		items, _ := l.Sorted()
+		return d.itemListing(items), fresh, true
+	}
+	units, fresh, ok := d.cat.LastUnits(ctx, d.col, d.year, d.month)
+	return d.unitListing(units), fresh, ok
+}
+
+// unitListing is the folder of the years, months or days units.
+func (d dateDir) unitListing(units []int) listing {
 	// Zero-padded numbers sort as numbers do.
 	name := func(i int) string {
 		if d.year == 0 {
@@ -193,7 +221,7 @@ func (d dateDir) list(ctx context.Context) (listing, error) {
 			return yearChild(i)
 		}
 	}
-	return l, nil
+	return l
 }
 
 // collectionJSON is the name of the collection document in a collection
@@ -205,13 +233,18 @@ func (d dateDir) items(ctx context.Context) (listing, error) {
 	if err != nil {
 		return listing{}, err
 	}
+	return d.itemListing(items), nil
+}
+
+// itemListing is the folder of the day's items, sorted by name.
+func (d dateDir) itemListing(items []*catalog.Item) listing {
 	return listing{
 		ver:   sliceVer(items),
 		n:     len(items),
 		name:  func(i int) string { return items[i].Name },
 		mode:  func(int) uint32 { return syscall.S_IFDIR | 0o555 },
 		child: func(i int) child { return d.itemChild(items[i]) },
-	}, nil
+	}
 }
 
 // itemChild is the folder of one item of the day.
