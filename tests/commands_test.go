@@ -109,6 +109,52 @@ func TestDaemonMount(t *testing.T) {
 	}
 }
 
+// TestMountURLWithoutConfig: a new user mounts a public STAC API with one
+// command, no config file: --url, and --collections to show only some.
+func TestMountURLWithoutConfig(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fakestac.Options{})
+	m := startMountOn(t, "", noConfigFile, "--url", f.srv.STACURL, "--collections", "S2,EMPTY")
+	entries, err := os.ReadDir(m.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if got := strings.Join(names, " "); got != "EMPTY S2" {
+		t.Errorf("root: %q, want the two collections asked for: \"EMPTY S2\"", got)
+	}
+	b04 := filepath.Join(m.Dir, "S2/2023/03/15/S2A_20230315_a/B04.tif")
+	got, err := os.ReadFile(b04)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ramp(1, 0, bigSize); !bytes.Equal(got, want) {
+		t.Errorf("B04.tif: %d bytes, not the asset's %d", len(got), len(want))
+	}
+}
+
+// TestNoConfigFileHint: without a config file, mount says how to start
+// without one.
+func TestNoConfigFileHint(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	cmd := clientCommand(t, stacfsBin, "mount", filepath.Join(home, "mnt"))
+	cmd.Env = append(os.Environ(), "HOME="+home, "STACFS_CONFIG=")
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want status 1", err)
+	}
+	for _, want := range []string{"config.toml: no such file", "stacfs mount --url", "--preset planetary-computer", "stacfs demo"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestFstabForm(t *testing.T) {
 	requireFUSE(t)
 	f := newFixture(t, fakestac.Options{})

@@ -145,12 +145,19 @@ func startMountOn(t *testing.T, dir, config string, args ...string) *mount {
 	return startMountWith(t, stacfsBin, dir, config, args...)
 }
 
+// noConfigFile as the config of startMountWith starts stacfs without a
+// config file (none in its $HOME either).
+const noConfigFile = "\x00none"
+
 // startMountWith is startMountOn with the stacfs binary bin.
 func startMountWith(t *testing.T, bin, dir, config string, args ...string) *mount {
 	t.Helper()
 	requireFUSE(t)
 	tmp := t.TempDir()
-	cfg := writeConfig(t, tmp, config)
+	cfg := ""
+	if config != noConfigFile {
+		cfg = writeConfig(t, tmp, config)
+	}
 	if dir == "" {
 		dir = filepath.Join(tmp, "mnt")
 		if err := os.Mkdir(dir, 0o755); err != nil {
@@ -160,7 +167,11 @@ func startMountWith(t *testing.T, bin, dir, config string, args ...string) *moun
 	if len(args) == 0 {
 		args = []string{"--catalog", "fake"}
 	}
-	argv := append([]string{"mount", "--config", cfg}, args...)
+	argv := []string{"mount"}
+	if cfg != "" {
+		argv = append(argv, "--config", cfg)
+	}
+	argv = append(argv, args...)
 	if testing.Verbose() {
 		argv = append(argv, "--log-level", "debug")
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,9 +82,10 @@ func oneLine(s string) string {
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("check", "stacfs check [--config FILE] [--catalog NAME]", stderr)
+	fl := newFlagSet("check", "stacfs check [--config FILE] [--catalog NAME | --url URL | --preset NAME]", stderr)
 	cfgPath := configPathFlag(fl)
-	only := fl.String("catalog", "", "check only catalog `NAME`")
+	var choice catalogChoice
+	choice.register(fl, "check only catalog `NAME`")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -91,28 +93,26 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(pos) != 0 {
 		return usageError(fl, "check takes no arguments")
 	}
-	path := cfgPath()
+	path, explicit := cfgPath()
+	cfg, only, err := choice.load(path, explicit)
+	if errors.Is(err, errUsage) {
+		return err
+	}
 	r := &checkReport{w: stdout}
 	defer r.summary()
-	cfg, err := LoadConfig(path)
-	var ce catalogErrors
-	if errors.As(err, &ce) {
-		err = nil // reported below, each with its catalog
-	}
-	if err == nil && *only != "" {
-		if _, ok := cfg.Catalogs[*only]; !ok {
-			_, err = cfg.Catalog(*only)
-		}
-	}
 	if err != nil {
 		r.fail("", "", err) // "config FILE: ..." or "config: open FILE: ..."
 		return errChecksFailed
 	}
 	names := cfg.CatalogNames()
-	if *only != "" {
-		names = []string{*only}
+	if only != "" {
+		names = []string{only}
 	}
-	if len(ce) == 0 {
+	switch {
+	case choice.adHoc():
+		r.ok++
+		fmt.Fprintf(stdout, "ok   catalog %s from the command line (%s)\n", only, choice.flagText())
+	case !slices.ContainsFunc(names, func(n string) bool { return cfg.Catalogs[n].err != nil }):
 		r.ok++
 		fmt.Fprintf(stdout, "ok   config %s (%d catalog%s)\n", path, len(cfg.Catalogs), plural(len(cfg.Catalogs)))
 	}

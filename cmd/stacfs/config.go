@@ -166,6 +166,13 @@ func LoadConfig(path string) (*Config, error) {
 
 // ParseConfig parses config text; path is used in messages.
 func ParseConfig(path, text string) (*Config, error) {
+	return parseConfig(path, text, true)
+}
+
+// parseConfig is ParseConfig; without needCatalogs a file with no
+// catalogs is fine (its settings serve a catalog given on the command
+// line).
+func parseConfig(path, text string, needCatalogs bool) (*Config, error) {
 	c := defaultConfig()
 	md, err := toml.Decode(text, &c)
 	if err != nil {
@@ -192,7 +199,7 @@ func ParseConfig(path, text string) (*Config, error) {
 	if md.IsDefined("cache", "disk") && c.Cache.Dir == "" {
 		return nil, fmt.Errorf("config %s: key %q: set %q too, the folder of the disk tier", path, "cache.disk", "cache.dir")
 	}
-	if err := c.check(); err != nil {
+	if err := c.check(needCatalogs); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	var errs catalogErrors
@@ -209,17 +216,17 @@ func ParseConfig(path, text string) (*Config, error) {
 	return &c, nil
 }
 
-// check checks the values and that there are catalogs (ParseConfig checks
-// each catalog apart).
-func (c *Config) check() error {
+// check checks the values and, with needCatalogs, that there are catalogs
+// (ParseConfig checks each catalog apart).
+func (c *Config) check(needCatalogs bool) error {
 	if err := c.checkValues(); err != nil {
 		return err
 	}
 	if err := c.Cache.Shared.check(); err != nil {
 		return err
 	}
-	if len(c.Catalogs) == 0 {
-		return fmt.Errorf("no catalogs: add a [catalogs.NAME] table with a url")
+	if needCatalogs && len(c.Catalogs) == 0 {
+		return fmt.Errorf("no catalogs: add a [catalogs.NAME] table with a url (or mount one with --url or --preset)")
 	}
 	return nil
 }

@@ -44,6 +44,8 @@ Range requests behind a block cache.
 Usage:
   stacfs mount [--config FILE] [--catalog NAME] [--daemon] MOUNTPOINT
         mount the configured catalogs (one folder each), or only NAME;
+        --url URL or --preset NAME mount one catalog without a config table
+        (or file), --collections A,B only some of its collections;
         --daemon returns once mounted and serves in the background;
         --cache-memory, --cache-dir, --cache-disk, --metadata-ttl override
         the config; --uid, --gid, --umask, --file-mode, --dir-mode set owners
@@ -57,15 +59,18 @@ Usage:
   stacfs refresh PATH...
         list a folder of a mount and the folders below it again now, not
         after metadata_ttl (new items show at once)
-  stacfs token [--config FILE] --catalog NAME
+  stacfs token [--config FILE] --catalog NAME | --preset NAME
         print a fresh access token of a catalog (for curl or GDAL_HTTP_HEADERS)
-  stacfs check [--config FILE] [--catalog NAME]
+  stacfs check [--config FILE] [--catalog NAME | --url URL | --preset NAME]
         check the config, sign-in, landing page, collections and search
   stacfs version
         print the version
 
 Examples:
   stacfs demo mnt                          try it: no account, no network
+  stacfs mount --url https://earth-search.aws.element84.com/v1 ~/stac
+                                           any public STAC API, no config file
+  stacfs mount --preset planetary-computer --collections sentinel-2-l2a ~/pc
   stacfs mount --catalog esa-maap ~/stac   one catalog's collections at the root
   ls ~/stac/BiomassLevel1b/2025/07/03/
   gdalinfo ~/stac/sentinel-2-l2a/2024/06/12/<item>/B04.tif

@@ -86,9 +86,10 @@ func (m *mountFlags) apply(cfg *Config) error {
 }
 
 func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME] [--daemon [--log-file FILE]] MOUNTPOINT", stderr)
+	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME | --url URL | --preset NAME] [--daemon [--log-file FILE]] MOUNTPOINT", stderr)
 	cfgPath := configPathFlag(fl)
-	only := fl.String("catalog", "", "mount only catalog `NAME`: the root holds its collections")
+	var choice catalogChoice
+	choice.register(fl, "mount only catalog `NAME`: the root holds its collections (so does --url or --preset)")
 	daemon := fl.Bool("daemon", false, "mount in the background and return once mounted")
 	logFile := fl.String("log-file", "", "append the log to `FILE` instead of stderr (with --daemon, where stderr is discarded, the only log)")
 	metricsAddr := fl.String("metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9477) at /metrics")
@@ -114,8 +115,8 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	path := cfgPath()
-	cfg, err := loadUsable(path, *only, log)
+	path, explicit := cfgPath()
+	cfg, only, err := choice.load(path, explicit)
 	if err != nil {
 		return err
 	}
@@ -129,14 +130,14 @@ func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return daemonize(args, pos[0], *logFile, cfg.startTimeout)
 	}
 	cfg.metricsAddr = *metricsAddr
-	return mountAndServe(ctx, cfg, *only, pos[0], lf.debug, log, nil)
+	return mountAndServe(ctx, cfg, only, pos[0], lf.debug, log, nil)
 }
 
 // loadUsable loads the config. Catalogs whose tables are unusable (a
 // credentials file that is missing, say) are logged and left to
 // mountAndServe, which shows them as broken folders: the config fails only
 // when it is unusable as a whole, or when the one catalog asked for is.
-func loadUsable(path, only string, log *slog.Logger) (*Config, error) {
+func loadUsable(path, only string) (*Config, error) {
 	cfg, err := LoadConfig(path)
 	var ce catalogErrors
 	if !errors.As(err, &ce) {

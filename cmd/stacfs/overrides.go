@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/pflag"
 )
@@ -25,14 +26,15 @@ func (c *configFlags) register(fl *pflag.FlagSet) {
 }
 
 // configPathFlag registers --config on fl and returns what gives its value
-// after parsing: the file named, else DefaultConfigPath.
-func configPathFlag(fl *pflag.FlagSet) func() string {
+// after parsing: the file named, else DefaultConfigPath; explicit is true
+// when the file was named (--config, $STACFS_CONFIG), so that it must exist.
+func configPathFlag(fl *pflag.FlagSet) func() (path string, explicit bool) {
 	p := fl.String("config", "", "config `FILE` (default $STACFS_CONFIG, else ~/.config/stacfs/config.toml)")
-	return func() string {
+	return func() (string, bool) {
 		if *p != "" {
-			return *p
+			return *p, true
 		}
-		return DefaultConfigPath()
+		return DefaultConfigPath(), os.Getenv("STACFS_CONFIG") != ""
 	}
 }
 

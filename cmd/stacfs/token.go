@@ -11,25 +11,27 @@ import (
 )
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("token", "stacfs token [--config FILE] --catalog NAME [--href URL]", stderr)
+	fl := newFlagSet("token", "stacfs token [--config FILE] --catalog NAME | --preset NAME | --url URL [--href URL]", stderr)
 	cfgPath := configPathFlag(fl)
-	name := fl.String("catalog", "", "the catalog whose access token to print")
+	var choice catalogChoice
+	choice.register(fl, "the catalog `NAME` whose access token to print")
+	_ = fl.MarkHidden("collections") // a token is the catalog's
 	href := fl.String("href", "", "print the URL stacfs reads this asset href from (SAS-signed, presigned) instead")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 0 || *name == "" {
-		return usageError(fl, "token takes --catalog NAME and no arguments")
+	if len(pos) != 0 || (choice.name == "" && !choice.adHoc()) {
+		return usageError(fl, "token takes --catalog NAME (or --preset, --url) and no arguments")
 	}
-	path := cfgPath()
+	path, explicit := cfgPath()
 	// Only the catalog asked for must be usable: another one's missing
 	// credentials file is not this command's business.
-	cfg, err := loadUsable(path, *name, nil)
+	cfg, name, err := choice.load(path, explicit)
 	if err != nil {
 		return err
 	}
-	cc, err := cfg.Catalog(*name)
+	cc, err := cfg.Catalog(name)
 	if err != nil {
 		return err
 	}
