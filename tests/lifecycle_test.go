@@ -139,8 +139,7 @@ token_file = %q
 	if _, err := os.ReadDir(filepath.Join(m.Dir, "locked")); !errors.Is(err, syscall.EACCES) {
 		t.Errorf("listing the broken catalog: %v, want EACCES", err)
 	}
-	log := m.stderr.String()
-	if !strings.Contains(log, "level=ERROR") || !strings.Contains(log, "catalog=locked") || !strings.Contains(log, "missing-token") {
+	if log, ok := m.logged("level=ERROR", "catalog=locked", "missing-token"); !ok {
 		t.Errorf("no ERROR naming the catalog and the cause:\n%s", log)
 	}
 }
