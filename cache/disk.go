@@ -113,8 +113,21 @@ func openDisk(dir string, budget, bs int64, log *slog.Logger) (*disk, int64, err
 		return nil, 0, fmt.Errorf("cache: disk dir: %w", err)
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		holder := ""
+		if b, rerr := io.ReadAll(io.LimitReader(lock, 32)); rerr == nil {
+			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil && pid > 0 {
+				holder = fmt.Sprintf(" (process %d)", pid)
+			}
+		}
 		lock.Close()
-		return nil, 0, fmt.Errorf("cache: disk dir %s is in use by another cache: %w", dir, err)
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, 0, fmt.Errorf("cache: disk dir %s is in use by another mount%s: give each mount its own cache dir", dir, holder)
+		}
+		return nil, 0, fmt.Errorf("cache: disk dir %s: lock: %w", dir, err)
+	}
+	// Who holds the lock, for the message of a mount that finds it held.
+	if err := lock.Truncate(0); err == nil {
+		_, _ = lock.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	idx, err := simplelru.NewLRU[diskKey, int64](math.MaxInt, nil)
 	if err != nil {

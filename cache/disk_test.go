@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -341,9 +342,15 @@ func TestDiskScan(t *testing.T) {
 func TestDiskDirLocked(t *testing.T) {
 	dir := t.TempDir()
 	c1 := diskCache(t, dir, Options{})
-	if c, err := New(Options{DiskDir: dir}); err == nil {
+	c, err := New(Options{DiskDir: dir})
+	if err == nil {
 		c.Close()
 		t.Fatal("second cache over the same folder: no error")
+	}
+	// The error names the folder and who holds it, once "cache:".
+	want := fmt.Sprintf("cache: disk dir %s is in use by another mount (process %d): give each mount its own cache dir", dir, os.Getpid())
+	if err.Error() != want {
+		t.Errorf("second cache: %q, want %q", err, want)
 	}
 	closeCache(t, c1)
 	closeCache(t, c1) // twice is fine

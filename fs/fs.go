@@ -160,8 +160,13 @@ func (f *FS) Mount(dir string) (*fuse.Server, error) {
 			// 0.3 s when stacfs answers it).
 			ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_ASYNC_DIO | fuse.CAP_READDIRPLUS_AUTO,
 			Debug:             f.o.Debug,
-			AllowOther:        f.o.AllowOther,
+			// The FUSE trace (Debug) goes to the mount's log, in its
+			// format and file, at DEBUG.
+			Logger:     slog.NewLogLogger(f.log.Handler(), slog.LevelDebug),
+			AllowOther: f.o.AllowOther,
 		},
+		// go-fuse's diagnostics (what it cannot return as an error).
+		Logger:       slog.NewLogLogger(f.log.Handler(), slog.LevelWarn),
 		EntryTimeout: &f.o.EntryTimeout,
 		// No AttrTimeout: go-fuse would put it in place of every zero
 		// attribute timeout, and the size of a file that is not known

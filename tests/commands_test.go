@@ -53,7 +53,7 @@ func TestPrefetch(t *testing.T) {
 
 	// A missing path fails with exit 1, and is named.
 	out, errOut, code = runStacfs(t, "prefetch", item+"/nope.tif", item+"/item.json")
-	if code != 1 || !strings.Contains(errOut, "nope.tif") || !strings.Contains(out, "prefetched 1 files") || !strings.Contains(out, "1 failed") {
+	if code != 1 || !strings.Contains(errOut, "nope.tif") || !strings.Contains(out, "prefetched 1 file, ") || !strings.Contains(out, "1 failed") {
 		t.Errorf("missing path: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	if _, _, code := runStacfs(t, "prefetch"); code != 2 {

@@ -211,6 +211,17 @@ func TestESAMAAP(t *testing.T) {
 	if !strings.Contains(m.stderr.String(), "level=DEBUG") {
 		t.Error("--debug logged nothing at debug level")
 	}
+	// The FUSE trace is in the log, in its format (a --log-file or
+	// --log-format json gets it too), not beside it.
+	if _, ok := m.logged("level=DEBUG", "rx ", "LOOKUP"); !ok {
+		t.Error("--debug: no FUSE operation in the log")
+	}
+	for line := range strings.SplitSeq(strings.TrimSpace(m.stderr.String()), "\n") {
+		if !strings.HasPrefix(line, "time=") {
+			t.Errorf("a line of the log is not a log record: %q", line)
+			break
+		}
+	}
 }
 
 func TestESAMAAPRevokedTokenRecovers(t *testing.T) {

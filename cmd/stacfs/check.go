@@ -82,10 +82,10 @@ func oneLine(s string) string {
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("check", "stacfs check [--config FILE] [--catalog NAME | --url URL | --preset NAME]", stderr)
-	cfgPath := configPathFlag(fl)
+	fl := newFlagSet("check", "stacfs check [--config FILE] [--catalog NAME | --url URL | --preset NAME]", stdout, stderr)
+	cfgPath := configPathFlag(fl.FlagSet)
 	var choice catalogChoice
-	choice.register(fl, "check only catalog `NAME`")
+	choice.register(fl.FlagSet, "check only catalog `NAME`")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err

@@ -53,8 +53,27 @@ func TestHelpText(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "<catalog>/<collection>/<YYYY>/<MM>/<DD>/<item>/") || !strings.Contains(out, "--catalog NAME the root") {
 		t.Errorf("--help: exit %d, does not show both tree shapes:\n%s", code, out)
 	}
+	// Help asked for goes to stdout (stacfs mount --help | less); the usage
+	// after a mistake to stderr.
+	for _, cmd := range []string{"mount", "check", "token", "prefetch", "refresh", "demo", "version"} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{cmd, "--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "Usage: stacfs "+cmd) || stderr.Len() != 0 {
+			t.Errorf("%s --help: exit %d, stdout %q, stderr %q; want the usage on stdout only", cmd, code, stdout.String(), stderr.String())
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"prefetch"}, &stdout, &stderr); code != 2 || stdout.Len() != 0 || !strings.Contains(stderr.String(), "Usage: stacfs prefetch") {
+		t.Errorf("prefetch without a path: exit %d, stdout %q, stderr %q; want the usage on stderr", code, stdout.String(), stderr.String())
+	}
+	// A negative value keeps its one dash.
+	for _, args := range [][]string{{"mount", "--start-timeout", "-1s", "--url", "http://127.0.0.1:1/", "x"}, {"mount", "--metadata-ttl", "-5m", "--url", "http://127.0.0.1:1/", "x"}} {
+		code, out := runOut(args...)
+		if code != 2 || strings.Contains(out, "--1s") || strings.Contains(out, "--5m") || !strings.Contains(out, args[2]) {
+			t.Errorf("%s: exit %d, want 2 and the value as given:\n%s", strings.Join(args, " "), code, out)
+		}
+	}
 	// Go's single-dash spelling still works.
-	fl := newFlagSet("x", "x", &bytes.Buffer{})
+	fl := newFlagSet("x", "x", &bytes.Buffer{}, &bytes.Buffer{})
 	v := fl.String("config", "", "")
 	n := fl.Int("jobs", 0, "")
 	if pos, err := parse(fl, []string{"dir", "-config", "a", "--jobs", "-1"}); err != nil || *v != "a" || *n != -1 || len(pos) != 1 {

@@ -73,6 +73,9 @@ type MountConfig struct {
 	Umask    *Mode `toml:"umask"`
 	FileMode Mode  `toml:"file_mode"`
 	DirMode  Mode  `toml:"dir_mode"`
+	// AllowNonEmpty mounts over a folder that holds files (hidden while
+	// mounted); by default such a mount is refused, as rclone does.
+	AllowNonEmpty bool `toml:"allow_non_empty"`
 }
 
 // modes returns the permission bits of files and folders.
@@ -185,15 +188,19 @@ func parseConfig(path, text string, needCatalogs bool) (*Config, error) {
 		}
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	var keys []string
+	var unknown []toml.Key
 	for _, k := range md.Undecoded() {
 		if !freeformKey(k) {
-			keys = append(keys, k.String())
+			unknown = append(unknown, k)
 		}
 	}
-	if len(keys) > 0 {
-		sort.Strings(keys)
-		return nil, fmt.Errorf("config %s: unknown key %q", path, keys[0])
+	if len(unknown) > 0 {
+		sort.Slice(unknown, func(i, j int) bool { return unknown[i].String() < unknown[j].String() })
+		k := unknown[0]
+		if s := suggestKey(k); s != "" {
+			return nil, fmt.Errorf("config %s: unknown key %q (did you mean %q?)", path, k.String(), s)
+		}
+		return nil, fmt.Errorf("config %s: unknown key %q", path, k.String())
 	}
 	c.path = path
 	if md.IsDefined("cache", "disk") && c.Cache.Dir == "" {

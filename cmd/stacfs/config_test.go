@@ -58,8 +58,11 @@ headers = { "X-Signed-Asset-Urls" = "True" }
 [catalogs.esa-maap.auth]
 type = "none"
 `, ""},
-		{"unknown key", "[cache]\nmemroy = \"1GiB\"\n[catalogs.a]\nurl = \"https://h/\"\n", `unknown key "cache.memroy"`},
-		{"unknown catalog key", "[catalogs.a]\nurl = \"https://h/\"\ncolections = []\n", `unknown key "catalogs.a.colections"`},
+		{"unknown key", "[cache]\nmemroy = \"1GiB\"\n[catalogs.a]\nurl = \"https://h/\"\n", `unknown key "cache.memroy" (did you mean "cache.memory"?)`},
+		{"unknown catalog key", "[catalogs.a]\nurl = \"https://h/\"\ncolections = []\n", `unknown key "catalogs.a.colections" (did you mean "catalogs.a.collections"?)`},
+		{"unknown table", "[cahce]\nmemory = \"1GiB\"\n[catalogs.a]\nurl = \"https://h/\"\n", `unknown key "cahce" (did you mean "cache"?)`},
+		{"unknown auth key, embedded struct", "[catalogs.a]\nurl = \"https://h/\"\n[catalogs.a.auth]\nsas_ulr = \"x\"\n", `(did you mean "catalogs.a.auth.sas_url"?)`},
+		{"unknown key, nothing close", "[cache]\nbananas = 1\n[catalogs.a]\nurl = \"https://h/\"\n", `unknown key "cache.bananas"`},
 		{"bad size", "[cache]\nmemory = \"lots\"\n[catalogs.a]\nurl = \"https://h/\"\n", `key "cache.memory": "lots" is not a size`},
 		{"size too small", "[cache]\nmemory = \"1KiB\"\n[catalogs.a]\nurl = \"https://h/\"\n", `key "cache.memory"`},
 		{"bad type", "[cache]\nmemory = 512\n[catalogs.a]\nurl = \"https://h/\"\n", `cache.memory`},

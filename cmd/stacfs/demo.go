@@ -22,11 +22,11 @@ Press Ctrl-C to unmount.
 `
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("demo", "stacfs demo [MOUNTPOINT]", stderr)
+	fl := newFlagSet("demo", "stacfs demo [MOUNTPOINT]", stdout, stderr)
 	var cf configFlags
-	cf.register(fl)
+	cf.register(fl.FlagSet)
 	var lf logFlags
-	lf.register(fl)
+	lf.register(fl.FlagSet)
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err

@@ -40,6 +40,7 @@ var valueOptions = map[string]string{
 // switchOptions are the mount options without a value, and their flags.
 var switchOptions = map[string]string{
 	"allow_other": "--allow-other", "allow_root": "--allow-root", "debug": "--debug",
+	"nonempty": "--allow-non-empty",
 }
 
 // ignoredMountOptions are generic mount options that mean nothing here.

@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -80,9 +79,10 @@ Examples:
   stacfs mount --metrics 127.0.0.1:9477 ~/stac   Prometheus metrics at /metrics
   curl -H "Authorization: Bearer $(stacfs token --catalog esa-maap)" URL
 
-Providers: preset = "esa-maap" | "terrascope" | "earthplatform" in the
-config fills endpoints, client ids, scopes and hosts; you add the credential
-file you already have (credentials.txt, EDS.env) or username/password.
+Providers: preset = "esa-maap" | "terrascope" | "earthplatform" |
+"planetary-computer" | "earthdata" | "cdse" in the config (or --preset) fills
+endpoints, client ids, scopes and hosts; you add the credential file you
+already have (credentials.txt, EDS.env, .netrc) or username/password.
 
 Run "stacfs COMMAND --help" for a command's flags (logging: --log-level,
 --log-format text|json, --debug on mount and demo).
@@ -146,7 +146,7 @@ func exitStatus(err error, stderr io.Writer) int {
 }
 
 func cmdVersion(args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("version", "stacfs version", stderr)
+	fl := newFlagSet("version", "stacfs version", stdout, stderr)
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -207,32 +207,46 @@ func (l *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, fmt.Errorf("%w: --log-format %q: want text or json", errUsage, l.format)
 }
 
+// flagSet is a command's flags with its synopsis: help asked for (-h,
+// --help) goes to stdout, the usage after a mistake to stderr.
+type flagSet struct {
+	*pflag.FlagSet
+	synopsis       string
+	stdout, stderr io.Writer
+}
+
 // newFlagSet returns a GNU-style flag set (spf13/pflag: --name, --name=value,
 // flags anywhere among the arguments) whose errors are usage errors.
-func newFlagSet(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *flagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
-	fs.Usage = func() {
-		if fs.Lookup("help") == nil { // listed last; parse handles it
-			fs.BoolP("help", "h", false, "show this help")
-		}
-		fmt.Fprintf(stderr, "Usage: %s\n\nFlags:\n%s", synopsis, fs.FlagUsages())
+	f := &flagSet{FlagSet: fs, synopsis: synopsis, stdout: stdout, stderr: stderr}
+	fs.Usage = func() { f.printUsage(stderr) }
+	return f
+}
+
+// printUsage writes the synopsis and the flags to w.
+func (f *flagSet) printUsage(w io.Writer) {
+	if f.Lookup("help") == nil { // listed last; parse handles it
+		f.BoolP("help", "h", false, "show this help")
 	}
-	return fs
+	fmt.Fprintf(w, "Usage: %s\n\nFlags:\n%s", f.synopsis, f.FlagUsages())
 }
 
 // usageError prints fl's usage and returns a usage error saying what was wrong.
-func usageError(fl *pflag.FlagSet, what string) error {
-	fl.Usage()
+func usageError(fl *flagSet, what string) error {
+	fl.printUsage(fl.stderr)
 	return fmt.Errorf("%w: %s", errUsage, what)
 }
 
 // parse parses flags, which may come before, between or after positional
 // arguments. A single-dash long flag (-config, as Go's flag package took
-// it) is read as --config. -h, --help and -help print the usage and return
-// pflag.ErrHelp; a bad flag returns a usage error, printed once by run.
-func parse(fs *pflag.FlagSet, args []string) ([]string, error) {
+// it) is read as --config; other arguments keep their dash (a negative
+// value: --start-timeout -1s). -h, --help and -help print the usage to
+// stdout and return pflag.ErrHelp; a bad flag returns a usage error,
+// printed once by run.
+func parse(fs *flagSet, args []string) ([]string, error) {
 	norm := make([]string, 0, len(args))
 	for i, a := range args {
 		if a == "--" {
@@ -241,9 +255,9 @@ func parse(fs *pflag.FlagSet, args []string) ([]string, error) {
 		}
 		switch {
 		case a == "-h" || a == "-help" || a == "--help":
-			fs.Usage()
+			fs.printUsage(fs.stdout)
 			return nil, pflag.ErrHelp
-		case len(a) > 2 && a[0] == '-' && a[1] != '-' && !isNumber(a[1:]):
+		case len(a) > 2 && a[0] == '-' && a[1] != '-' && fs.Lookup(strings.SplitN(a[1:], "=", 2)[0]) != nil:
 			a = "-" + a
 		}
 		norm = append(norm, a)
@@ -252,10 +266,4 @@ func parse(fs *pflag.FlagSet, args []string) ([]string, error) {
 		return nil, fmt.Errorf("%w: %v (see stacfs %s --help)", errUsage, err, fs.Name())
 	}
 	return fs.Args(), nil
-}
-
-// isNumber reports whether s is a number (a flag's negative value).
-func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
-	return err == nil
 }

@@ -30,6 +30,7 @@ import (
 // options.
 type mountFlags struct {
 	allowOther, allowRoot bool
+	allowNonEmpty         bool
 	uid, gid              int64
 	umask, fileMode       Mode
 	dirMode               Mode
@@ -41,6 +42,7 @@ func (m *mountFlags) register(fl *pflag.FlagSet) {
 	m.fl = fl
 	fl.BoolVar(&m.allowOther, "allow-other", false, "let other users see the mount (as [mount] allow_other)")
 	fl.BoolVar(&m.allowRoot, "allow-root", false, "let root see the mount too (as [mount] allow_root)")
+	fl.BoolVar(&m.allowNonEmpty, "allow-non-empty", false, "mount over a folder that holds files, hiding them (as [mount] allow_non_empty)")
 	fl.Int64Var(&m.uid, "uid", 0, "user `ID` owning every file and folder (as [mount] uid; default: you)")
 	fl.Int64Var(&m.gid, "gid", 0, "group `ID` of every file and folder (as [mount] gid; default: yours)")
 	fl.Var(&m.umask, "umask", "clear these bits of the modes 0444 and 0555 (as [mount] umask, e.g. 027)")
@@ -59,6 +61,9 @@ func (m *mountFlags) apply(cfg *Config) error {
 	}
 	if m.allowRoot {
 		mc.AllowRoot = true
+	}
+	if m.allowNonEmpty {
+		mc.AllowNonEmpty = true
 	}
 	if m.fl.Changed("uid") {
 		mc.UID = &m.uid
@@ -86,19 +91,19 @@ func (m *mountFlags) apply(cfg *Config) error {
 }
 
 func cmdMount(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME | --url URL | --preset NAME] [--daemon [--log-file FILE]] MOUNTPOINT", stderr)
-	cfgPath := configPathFlag(fl)
+	fl := newFlagSet("mount", "stacfs mount [--config FILE] [--catalog NAME | --url URL | --preset NAME] [--daemon [--log-file FILE]] MOUNTPOINT", stdout, stderr)
+	cfgPath := configPathFlag(fl.FlagSet)
 	var choice catalogChoice
-	choice.register(fl, "mount only catalog `NAME`: the root holds its collections (so does --url or --preset)")
+	choice.register(fl.FlagSet, "mount only catalog `NAME`: the root holds its collections (so does --url or --preset)")
 	daemon := fl.Bool("daemon", false, "mount in the background and return once mounted")
 	logFile := fl.String("log-file", "", "append the log to `FILE` instead of stderr (with --daemon, where stderr is discarded, the only log)")
 	metricsAddr := fl.String("metrics", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9477) at /metrics")
 	var mf mountFlags
-	mf.register(fl)
+	mf.register(fl.FlagSet)
 	var cf configFlags
-	cf.register(fl)
+	cf.register(fl.FlagSet)
 	var lf logFlags
-	lf.register(fl)
+	lf.register(fl.FlagSet)
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -185,9 +190,18 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		}
 		names = []string{only}
 	}
-	if err := prepareMountpoint(dir, log); err != nil {
+	created, err := prepareMountpoint(dir, cfg.Mount.AllowNonEmpty, log)
+	if err != nil {
 		return err
 	}
+	up := false
+	defer func() {
+		if created && !up { // a failed start leaves no folder it made behind
+			if err := os.Remove(dir); err == nil {
+				log.Info("removed the mount point it created", "mountpoint", dir)
+			}
+		}
+	}()
 	setHeapLimit(log)
 	cc := cfg.Cache
 	shared, err := openShared(cfg, log) // nil without [cache.shared]
@@ -199,7 +213,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		MaxReadAhead: int64(cc.ReadAhead), NoReadAhead: cc.ReadAhead == 0,
 		DiskDir: cc.Dir, DiskBytes: int64(cc.Disk), Tiling: cogTiling, Shared: shared})
 	if err != nil {
-		return fmt.Errorf("cache: %w", err)
+		return err // "cache: ..."
 	}
 	defer bc.Close()
 	m, err := startMetrics(cfg.metricsAddr, bc, log)
@@ -251,6 +265,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 	if err != nil {
 		return fmt.Errorf("mount %s: %w", dir, err)
 	}
+	up = true
 	log.Info("mounted", "mountpoint", dir, "catalogs", names)
 	if mounted != nil {
 		mounted()
@@ -423,15 +438,16 @@ func unmount(srv *fuse.Server, dir string, done <-chan struct{}, why string, log
 }
 
 // prepareMountpoint checks dir and cleans a stale mount left by a crash
-// ("transport endpoint is not connected"). A live mount is left alone.
-func prepareMountpoint(dir string, log *slog.Logger) error {
+// there; it creates a missing dir (created is then true). A folder that
+// holds files is refused unless allowNonEmpty: the mount would hide them.
+func prepareMountpoint(dir string, allowNonEmpty bool, log *slog.Logger) (created bool, err error) {
 	if mountinfo.Mounted(dir) {
 		if !mountinfo.Stale(dir) {
-			return fmt.Errorf("mountpoint %s: already mounted", dir)
+			return false, fmt.Errorf("mountpoint %s: already mounted", dir)
 		}
 		log.Warn("cleaning a stale mount left by a crash", "mountpoint", dir)
 		if err := detach(dir); err != nil {
-			return fmt.Errorf("mountpoint %s: stale mount could not be cleaned: %w", dir, err)
+			return false, fmt.Errorf("mountpoint %s: stale mount could not be cleaned: %w", dir, err)
 		}
 	}
 	fi, err := os.Stat(dir)
@@ -439,18 +455,30 @@ func prepareMountpoint(dir string, log *slog.Logger) error {
 		// mount and demo both create a missing mount point (not its
 		// parents: a typo in them still fails).
 		if err := os.Mkdir(dir, 0o755); err != nil {
-			return fmt.Errorf("mountpoint: %w", err)
+			return false, fmt.Errorf("mountpoint: %w", err)
 		}
 		log.Info("created the mount point", "mountpoint", dir)
-		fi, err = os.Stat(dir)
+		return true, nil
 	}
 	if err != nil {
-		return fmt.Errorf("mountpoint: %w", err)
+		return false, fmt.Errorf("mountpoint: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("mountpoint %s: not a directory", dir)
+		return false, fmt.Errorf("mountpoint %s: not a directory", dir)
 	}
-	return nil
+	if allowNonEmpty {
+		return false, nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return false, fmt.Errorf("mountpoint: %w", err)
+	}
+	defer f.Close()
+	if names, _ := f.Readdirnames(1); len(names) > 0 {
+		return false, fmt.Errorf("mountpoint %s is not empty (it holds %q): the mount would hide its files; "+
+			"use an empty folder, or --allow-non-empty ([mount] allow_non_empty, fstab option nonempty)", dir, names[0])
+	}
+	return false, nil
 }
 
 // cogTiling reads the tile layout of a tiled TIFF (COG) for the block

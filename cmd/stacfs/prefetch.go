@@ -32,8 +32,8 @@ type prefetchProgress struct {
 }
 
 func cmdPrefetch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("prefetch", "stacfs prefetch [--jobs N] PATH...", stderr)
-	jobs := fl.Int("jobs", 4, "files read in parallel")
+	fl := newFlagSet("prefetch", "stacfs prefetch [--jobs N] PATH...", stdout, stderr)
+	jobs := fl.Int("jobs", 4, "`N` files read in parallel")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
@@ -93,8 +93,8 @@ feed:
 
 	el := time.Since(p.start)
 	mib := float64(p.bytes.Load()) / (1 << 20)
-	fmt.Fprintf(stdout, "prefetched %d files, %.1f MiB in %s (%.1f MiB/s), %d failed\n",
-		p.ok.Load(), mib, el.Round(100*time.Millisecond), mib/max(el.Seconds(), 1e-3), p.failed.Load())
+	fmt.Fprintf(stdout, "prefetched %d file%s, %.1f MiB in %s (%.1f MiB/s), %d failed\n",
+		p.ok.Load(), plural(int(p.ok.Load())), mib, el.Round(100*time.Millisecond), mib/max(el.Seconds(), 1e-3), p.failed.Load())
 	if n := p.failed.Load(); n > 0 {
 		return fmt.Errorf("prefetch: %d failed", n)
 	}

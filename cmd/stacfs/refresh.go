@@ -16,7 +16,7 @@ import (
 // after metadata_ttl: it reads the folder's refresh attribute, which the
 // mount answers by expiring the cached listings of that folder and below.
 func cmdRefresh(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("refresh", "stacfs refresh PATH...", stderr)
+	fl := newFlagSet("refresh", "stacfs refresh PATH...", stdout, stderr)
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err

@@ -11,12 +11,12 @@ import (
 )
 
 func cmdToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fl := newFlagSet("token", "stacfs token [--config FILE] --catalog NAME | --preset NAME | --url URL [--href URL]", stderr)
-	cfgPath := configPathFlag(fl)
+	fl := newFlagSet("token", "stacfs token [--config FILE] --catalog NAME | --preset NAME | --url URL [--href URL]", stdout, stderr)
+	cfgPath := configPathFlag(fl.FlagSet)
 	var choice catalogChoice
-	choice.register(fl, "the catalog `NAME` whose access token to print")
+	choice.register(fl.FlagSet, "the catalog `NAME` whose access token to print")
 	_ = fl.MarkHidden("collections") // a token is the catalog's
-	href := fl.String("href", "", "print the URL stacfs reads this asset href from (SAS-signed, presigned) instead")
+	href := fl.String("href", "", "print the URL (SAS-signed, presigned) stacfs reads the asset href `URL` from, instead")
 	pos, err := parse(fl, args)
 	if err != nil {
 		return err
