@@ -61,7 +61,9 @@ func (r *retrier) retry(err error) error {
 		return r.canceled(err)
 	}
 	ok, after := retryable(err)
-	if !ok {
+	if !ok || r.c.retryBudget() == 0 {
+		// Not worth another attempt, or the Client makes none (RetryBudget < 0: the
+		// caller retries, and says so itself).
 		return err
 	}
 	r.attempts++

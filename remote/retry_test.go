@@ -747,3 +747,42 @@ func TestReadAtRandomFaults(t *testing.T) {
 	}
 	t.Logf("%d reads, %d requests", reads, srv.requests())
 }
+
+// TestNoRetryBudget: a Client with RetryBudget < 0 makes one attempt and returns its error
+// as it is, without a "giving up" line: its caller retries and reports (stacfs's start-up).
+func TestNoRetryBudget(t *testing.T) {
+	srv := newFaultServer(t, 1000, always(fail503))
+	rec := &recorder{}
+	c := &Client{RetryBudget: -1, Logger: slog.New(rec)}
+	_, err := c.Stat(t.Context(), srv.URL+"/obj")
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != 503 || strings.Contains(err.Error(), "gave up") {
+		t.Errorf("err = %v, want the 503 alone", err)
+	}
+	if n := srv.requests(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+	if lines := rec.lines("giving up"); len(lines) != 0 {
+		t.Errorf("giving-up lines: %q", lines)
+	}
+}
+
+// TestProbeLandingDeadline: ProbeLanding ends its request at the caller's deadline (a
+// server that never answers), so a start-up try can be tried again.
+func TestProbeLandingDeadline(t *testing.T) {
+	srv := newFaultServer(t, 1000, planOf(stallHeaders))
+	cat := &Catalog{Client: &Client{RetryBudget: -1}, URL: srv.URL + "/stac"}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := cat.ProbeLanding(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the deadline", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %v past a 200ms deadline", took)
+	}
+	l, err := cat.ProbeLanding(t.Context()) // the server answers the second request
+	if err != nil || l.ID != "x" {
+		t.Fatalf("second try: %v, %v", l, err)
+	}
+}

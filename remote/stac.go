@@ -131,6 +131,22 @@ func (c *Catalog) Landing(ctx context.Context) (*Landing, error) {
 	})
 }
 
+// ProbeLanding fetches the landing page once, bounded by ctx alone, and memoises it as
+// Landing does. Unlike Landing, the fetch is not shared with other callers, so the end of
+// ctx ends the request: start-up checks give each try its own deadline and try again.
+func (c *Catalog) ProbeLanding(ctx context.Context) (*Landing, error) {
+	l, err := c.fetchLanding(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.landing == nil {
+		c.landing = l
+	}
+	return c.landing, nil
+}
+
 func (c *Catalog) fetchLanding(ctx context.Context) (*Landing, error) {
 	raw, _, err := c.Client.stac(ctx, stacRequest{method: http.MethodGet, url: c.URL})
 	if err != nil {

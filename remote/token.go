@@ -274,6 +274,9 @@ func (t *Tokens) Type() string {
 	return t.cfg.Type
 }
 
+// URL returns the token endpoint, redacted ("" for types without one).
+func (t *Tokens) URL() string { return t.url }
+
 // Refreshes returns how many token fetches succeeded so far.
 func (t *Tokens) Refreshes() int64 { return t.refreshes.Load() }
 

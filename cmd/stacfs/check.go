@@ -64,7 +64,8 @@ func (r *checkReport) warn(w looseFile) {
 // mount logs it.
 func (r *checkReport) retrying(subject string) func(step string, attempt int, err error, wait time.Duration) {
 	return func(step string, attempt int, err error, wait time.Duration) {
-		fmt.Fprintf(r.w, "...  %s: %s: %s (try %d; trying again in %s)\n", subject, step, oneLine(err.Error()), attempt, wait.Round(time.Millisecond))
+		// err names the step already.
+		fmt.Fprintf(r.w, "...  %s: %s (try %d; trying again in %s)\n", subject, oneLine(err.Error()), attempt, wait.Round(time.Millisecond))
 	}
 }
 
@@ -239,14 +240,24 @@ func step(ctx context.Context, f func(context.Context) error) error {
 
 // tokenErr drops the "token URL:" prefix of a token server's refusal, so the line reads
 // "token: 401 invalid_client: ... (URL)". Its fields are already scrubbed of secrets.
+// The refusal stays in the chain (start-up reads its status).
 func tokenErr(err error) error {
 	var te *remote.TokenError
 	if !errors.As(err, &te) {
 		return err
 	}
 	msg := strings.TrimPrefix(te.Error(), "token "+te.URL+": ")
-	return fmt.Errorf("%s (%s)", msg, te.URL)
+	return &refusal{msg: fmt.Sprintf("%s (%s)", msg, te.URL), err: err}
 }
+
+// refusal is an error shown as msg that wraps err.
+type refusal struct {
+	msg string
+	err error
+}
+
+func (r *refusal) Error() string { return r.msg }
+func (r *refusal) Unwrap() error { return r.err }
 
 // classList returns ": core collections ..." for the STAC API classes found, or "".
 func classList(conformsTo []string) string {

@@ -99,8 +99,11 @@ func TestCheck(t *testing.T) {
 			name: "unreachable catalog",
 			config: fmt.Sprintf("[network]\nretry_budget = \"2s\"\n\n[catalogs.dead]\nurl = %q\n",
 				deadURL),
-			status:   1,
-			want:     []string{"FAIL dead: landing page: ", "1 check ok, 1 failed", "...  dead: landing page: ", "(try 1; trying again in 1s)", "gave up after"},
+			status: 1,
+			want: []string{"FAIL dead: landing page: Get \"" + deadURL, "connection refused (gave up after ",
+				"1 check ok, 1 failed", "...  dead: landing page: Get ", "(try 1; trying again in 1s)"},
+			// The step and the cause once each; no retry of the client's own.
+			notWant:  []string{"landing page: landing page", "attempts"},
 			maxTakes: 15 * time.Second,
 		},
 		{

@@ -333,7 +333,7 @@ func startCatalogs(ctx context.Context, cfg *Config, ccs []*CatalogConfig, bc *c
 func startOne(ctx context.Context, cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, timeout time.Duration, log *slog.Logger) (*catalog.Catalog, error) {
 	clog := log.With("catalog", cc.name)
 	p := startPolicy{total: timeout, retrying: func(step string, attempt int, err error, wait time.Duration) {
-		clog.Warn("start-up: "+step+" failed; trying again", "attempt", attempt, "in", wait, "err", err)
+		clog.Warn("start-up failed; trying again", "attempt", attempt, "in", wait.Round(time.Millisecond), "err", err)
 	}}
 	if _, err := startCatalog(ctx, cc, client, p); err != nil {
 		return nil, fmt.Errorf("catalog %q: %w", cc.name, err)

@@ -22,6 +22,7 @@ import (
 
 func TestStartPolicy(t *testing.T) {
 	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+	errHang := errors.New("hang") // the try waits for its deadline
 	for _, tc := range []struct {
 		name     string
 		errs     []error // one per try; past the end: success
@@ -36,26 +37,35 @@ func TestStartPolicy(t *testing.T) {
 		{"bad credentials fail at once", []error{&remote.TokenError{Status: 401, Code: "invalid_client"}}, 5 * time.Second, 1, "invalid_client", 0},
 		{"404 fails at once", []error{&remote.StatusError{Code: 404}}, 5 * time.Second, 1, "404", 0},
 		{"not a STAC document", []error{fmt.Errorf("x: %w", remote.ErrBadResponse)}, 5 * time.Second, 1, "bad response", 0},
-		{"gives up", []error{refused, refused, refused, refused, refused, refused, refused, refused, refused, refused, refused, refused, refused}, 300 * time.Millisecond, 0, "gave up after", -1},
+		{"gives up", []error{refused, refused, refused, refused, refused, refused, refused, refused, refused, refused, refused, refused, refused}, 300 * time.Millisecond, 0, "landing page: dial tcp: connection refused (gave up after ", -1},
+		{"no answer, then up", []error{errHang, errHang}, 5 * time.Second, 3, "", 2},
+		{"never answers", []error{errHang, errHang, errHang, errHang, errHang, errHang, errHang, errHang, errHang, errHang}, 300 * time.Millisecond, 0, "landing page: no response from http://x/ within ", -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var tries, retrying int
-			p := startPolicy{total: tc.total, first: 20 * time.Millisecond,
+			p := startPolicy{total: tc.total, first: 20 * time.Millisecond, try: 50 * time.Millisecond,
 				retrying: func(step string, attempt int, err error, wait time.Duration) {
 					retrying++
-					if step != "landing page" || attempt != retrying || wait <= 0 {
+					if step != "landing page" || attempt != retrying || wait <= 0 || !strings.HasPrefix(err.Error(), "landing page: ") {
 						t.Errorf("retrying(%q, %d, %v, %v)", step, attempt, err, wait)
 					}
 				}}
-			err := p.do(t.Context(), "landing page", func(context.Context) error {
+			err := p.do(t.Context(), "landing page", "http://x/", func(ctx context.Context) error {
 				tries++
-				if tries <= len(tc.errs) {
-					return tc.errs[tries-1]
+				if tries > len(tc.errs) {
+					return nil
 				}
-				return nil
+				if err := tc.errs[tries-1]; err != errHang {
+					return err
+				}
+				<-ctx.Done() // a server that accepted and never answers
+				return ctx.Err()
 			})
 			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Fatalf("err %v, want %q", err, tc.wantErr)
+			}
+			if err != nil && strings.Count(err.Error(), "landing page") != 1 {
+				t.Errorf("err %q names the step more than once", err)
 			}
 			if tc.tries > 0 && tries != tc.tries {
 				t.Errorf("%d tries, want %d", tries, tc.tries)
