@@ -5,7 +5,8 @@
 // time-to-live:
 //
 //   - collections come from /collections (every page), or only the
-//     configured ones;
+//     configured ones (those the server does not have are left out with an
+//     ERROR log; see missing.go);
 //   - years, months and days that hold at least one item are found with
 //     small item searches (limit 1) over datetime intervals, run in
 //     parallel, bounded by the collection's temporal extent; a search never
@@ -234,24 +235,14 @@ func (c *Catalog) Collections(ctx context.Context) ([]Collection, error) {
 // loadCollections asks the server for the collection folders.
 func (c *Catalog) loadCollections(ctx context.Context) ([]Collection, error) {
 	var list []remote.Collection
+	var err error
 	if len(c.o.Collections) > 0 {
-		list = make([]remote.Collection, len(c.o.Collections))
-		err := c.parallel(ctx, len(list), func(ctx context.Context, i int) error {
-			col, err := c.src.Collection(ctx, c.o.Collections[i])
-			if err != nil {
-				return fmt.Errorf("collection %q: %w", c.o.Collections[i], err)
-			}
-			list[i] = col
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		var err error
-		if list, err = c.src.Collections(ctx); err != nil {
-			return nil, fmt.Errorf("list collections: %w", err)
-		}
+		list, err = c.loadConfigured(ctx) // missing.go
+	} else if list, err = c.src.Collections(ctx); err != nil {
+		err = fmt.Errorf("list collections: %w", err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	names := uniqueNames{}

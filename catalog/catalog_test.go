@@ -23,12 +23,16 @@ type fakeSource struct {
 	searches int
 	pageSize int
 	matched  bool
-	queries  []remote.Search // every search, in order
+	queries  []remote.Search  // every search, in order
+	colErr   map[string]error // Collection(id) fails with colErr[id]
 }
 
 func (f *fakeSource) Collections(context.Context) ([]remote.Collection, error) { return f.cols, nil }
 
 func (f *fakeSource) Collection(_ context.Context, id string) (remote.Collection, error) {
+	if err := f.colErr[id]; err != nil {
+		return remote.Collection{}, err
+	}
 	for _, c := range f.cols {
 		if c.ID == id {
 			return c, nil

@@ -22,6 +22,7 @@ import (
 //	remote.ErrChanged            ESTALE  (the object changed while open)
 //	catalog.ErrNoURL             EIO
 //	catalog.ErrTooManyItems      ENOMEM  (a day over max_items: never a short listing)
+//	catalog.ErrNoCollections     ENXIO   (none of a catalog's configured collections exists)
 //	catalog.ErrTooLarge          EFBIG   (a stream over stream_stat_limit: never a short size)
 //	zipindex.ErrEncrypted        EACCES  (an encrypted zip member)
 //	zipindex.ErrMethod           EOPNOTSUPP (a zip member neither stored nor deflated)
@@ -47,6 +48,8 @@ func toErrno(err error) syscall.Errno {
 		return syscall.EACCES
 	case errors.Is(err, remote.ErrChanged):
 		return syscall.ESTALE
+	case errors.Is(err, catalog.ErrNoCollections):
+		return syscall.ENXIO
 	case errors.Is(err, catalog.ErrTooManyItems):
 		return syscall.ENOMEM
 	case errors.Is(err, catalog.ErrTooLarge):
@@ -65,7 +68,22 @@ func toErrno(err error) syscall.Errno {
 // fail logs err beside the errno it becomes (interrupts and plain misses
 // only at debug level) and returns the errno.
 func (f *FS) fail(op, path string, err error) syscall.Errno {
+	return f.logFail(op, path, err, toErrno(err))
+}
+
+// failList is fail for the listing of a folder that exists (opendir,
+// readdir): ENOENT becomes EIO. glibc's readdir takes ENOENT from getdents
+// as the end of the folder (one removed while open), so `ls` would show a
+// listing that failed with it as an empty folder, and exit 0.
+func (f *FS) failList(op, path string, err error) syscall.Errno {
 	e := toErrno(err)
+	if e == syscall.ENOENT {
+		e = syscall.EIO
+	}
+	return f.logFail(op, path, err, e)
+}
+
+func (f *FS) logFail(op, path string, err error, e syscall.Errno) syscall.Errno {
 	level := slog.LevelWarn
 	if e == syscall.EINTR || e == syscall.ENOENT {
 		level = slog.LevelDebug

@@ -35,6 +35,7 @@ func TestToErrno(t *testing.T) {
 		{fmt.Errorf("x: %w", io.ErrUnexpectedEOF), syscall.EIO},
 		{fmt.Errorf("x: %w", catalog.ErrNoURL), syscall.EIO},
 		{fmt.Errorf("stream x: %w (1024 bytes)", catalog.ErrTooLarge), syscall.EFBIG},
+		{fmt.Errorf("catalog x: %w (a, b)", catalog.ErrNoCollections), syscall.ENXIO},
 		{errors.New("anything"), syscall.EIO},
 		{Broken{Name: "a", Err: &remote.StatusError{Code: 404}}.listErr(), syscall.EACCES},
 		{Broken{Name: "a", Err: errors.New("connection refused")}.listErr(), syscall.EACCES},

@@ -115,7 +115,7 @@ func (e *dirEntries) claim(ver any) bool {
 func (d *dir) readdir(ctx context.Context) (fusefs.DirStream, syscall.Errno) {
 	l, err := d.l.list(ctx)
 	if err != nil {
-		return nil, d.fs.fail("readdir", d.path, err)
+		return nil, d.fs.failList("readdir", d.path, err)
 	}
 	return fusefs.NewListDirStream(d.cache.get(d.path, l)), 0
 }

@@ -50,7 +50,7 @@ func (d *dir) pagingHandle(ctx context.Context) (*dirHandle, uint32, syscall.Err
 	}
 	live, err := pg.dayListing(ctx)
 	if err != nil {
-		return nil, 0, d.fs.fail("opendir", d.path, err)
+		return nil, 0, d.fs.failList("opendir", d.path, err)
 	}
 	if live == nil {
 		return nil, 0, 0
@@ -90,11 +90,7 @@ func (h *dirHandle) liveEntry(ctx context.Context) (_ *fuse.DirEntry, errno sysc
 	if first {
 		var err error
 		if it, err = h.live.At(context.WithoutCancel(ctx), h.pos); err != nil {
-			errno = h.d.fs.fail("readdir", h.d.path, err)
-			if errno == syscall.ENOENT {
-				errno = syscall.EIO // the folder is there: a page of it failed
-			}
-			return nil, errno
+			return nil, h.d.fs.failList("readdir", h.d.path, err) // the folder is there: a page of it failed
 		}
 	} else {
 		it, _ = h.live.Ready(h.pos)

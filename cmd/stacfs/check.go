@@ -190,7 +190,8 @@ func checkCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, r *checkR
 		r.fail(name, "list collections", err)
 		return
 	}
-	if len(cols) == 0 {
+	conf := configuredCollections(cc)
+	if len(cols) == 0 && len(conf) == 0 {
 		r.fail(name, "list collections", errors.New("the catalog lists no collections"))
 		return
 	}
@@ -198,16 +199,23 @@ func checkCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, r *checkR
 	for _, c := range cols[:min(3, len(cols))] {
 		ids = append(ids, c.ID)
 	}
-	more := ""
-	if len(cols) > len(ids) {
-		more = ", ..."
+	list := ""
+	if len(ids) > 0 {
+		list = ": " + strings.Join(ids, ", ")
 	}
-	r.pass(name, "collections (%d: %s%s)", len(cols), strings.Join(ids, ", "), more)
+	if len(cols) > len(ids) {
+		list += ", ..."
+	}
+	r.pass(name, "collections (%d%s)", len(cols), list)
 
 	// The collection a mount would show first.
-	coll := cols[0].ID
-	if len(cc.Collections) > 0 {
-		coll = cc.Collections[0]
+	var coll string
+	if len(conf) > 0 {
+		if coll = checkConfiguredCollections(ctx, cat, name, conf, cols, r); coll == "" {
+			return // none exists: nothing to search
+		}
+	} else {
+		coll = cols[0].ID
 	}
 	var page *remote.Page
 	err = step(ctx, func(ctx context.Context) error {

@@ -40,6 +40,17 @@ func TestCheck(t *testing.T) {
 			pub.STACURL, esa.STACURL, esa.TokenURL, creds)
 	}
 
+	// A catalog whose collection "flaky" fails with 503.
+	flaky := fakestac.New(fakestac.Options{})
+	defer flaky.Close()
+	flaky.AddCollection(fakestac.Collection{ID: "s2"})
+	flaky.SetFault(func(r *http.Request) *fakestac.Fault {
+		if strings.HasSuffix(r.URL.Path, "/collections/flaky") {
+			return &fakestac.Fault{Status: 503}
+		}
+		return nil
+	})
+
 	// An unreachable catalog: a closed server.
 	dead := httptest.NewServer(http.NotFoundHandler())
 	deadURL := dead.URL + "/stac/"
@@ -72,7 +83,58 @@ func TestCheck(t *testing.T) {
 			config: fmt.Sprintf("[catalogs.pub]\nurl = %q\ncollections = [\"empty\"]\n", pub.STACURL),
 			args:   []string{"--catalog", "pub"},
 			status: 0,
-			want:   []string{"ok   pub: item search in empty (limit 1): empty", "4 checks ok, 0 failed"},
+			want:   []string{"ok   pub: configured collections found (1: empty)", "ok   pub: item search in empty (limit 1): empty", "5 checks ok, 0 failed"},
+		},
+		{
+			name:   "configured collection that does not exist",
+			config: fmt.Sprintf("[catalogs.pub]\nurl = %q\ncollections = [\"s2\", \"typo-collection\"]\n", pub.STACURL),
+			status: 1,
+			want: []string{
+				`FAIL pub: collection "typo-collection" not found (the server has 2: empty, s2)` + "\n",
+				"ok   pub: configured collections found (1 of 2: s2)\n",
+				"ok   pub: item search in s2 (limit 1): ok, item S2B_1, 1 matched",
+				"ok   pub: asset read (B04 of S2B_1, ",
+				"6 checks ok, 1 failed",
+			},
+		},
+		{
+			name:   "configured collection with a typo, first",
+			config: fmt.Sprintf("[catalogs.pub]\nurl = %q\ncollections = [\"S-2\", \"empty\"]\n", pub.STACURL),
+			status: 1,
+			want: []string{
+				`FAIL pub: collection "S-2" not found: did you mean s2? (the server has 2: empty, s2)` + "\n",
+				"ok   pub: configured collections found (1 of 2: empty)\n",
+				"ok   pub: item search in empty (limit 1): empty",
+				"5 checks ok, 1 failed",
+			},
+		},
+		{
+			name: "no configured collection exists",
+			config: fmt.Sprintf("[catalogs.pub]\nurl = %q\ncollections = [\"nope\"]\n\n[catalogs.pub.views.v]\ncollections = [\"nope\"]\n",
+				pub.STACURL),
+			status:  1,
+			want:    []string{`FAIL pub: collection "nope" not found (the server has 2: empty, s2)` + "\n", "3 checks ok, 1 failed"},
+			notWant: []string{"configured collections found", "item search"},
+		},
+		{
+			name: "a view's collection that does not exist",
+			config: fmt.Sprintf("[catalogs.pub]\nurl = %q\n\n[catalogs.pub.views.clear]\ncollections = [\"s2\", \"sentinel\"]\n",
+				pub.STACURL),
+			status: 1,
+			want: []string{
+				`FAIL pub: view clear: collection "sentinel" not found (the server has 2: empty, s2)` + "\n",
+				"ok   pub: configured collections found (1 of 2: s2)\n",
+				"ok   pub: item search in s2 (limit 1): ok",
+			},
+		},
+		{
+			name: "configured collection that fails with 503",
+			config: fmt.Sprintf("[network]\nretry_budget = \"2s\"\n\n[catalogs.flaky]\nurl = %q\ncollections = [\"flaky\", \"s2\"]\n",
+				flaky.STACURL),
+			status:   1,
+			want:     []string{`FAIL flaky: collection "flaky": gave up after `, "503 service unavailable", "ok   flaky: configured collections found (1 of 2: s2)\n"},
+			notWant:  []string{"not found", `"flaky": collection flaky`},
+			maxTakes: 15 * time.Second,
 		},
 		{
 			name:   "ESA MAAP signed in",
