@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/agnivade/levenshtein"
 )
 
 // suggestKey returns the key of the config that an unknown key k most
@@ -29,7 +30,7 @@ func suggestKey(k toml.Key) string {
 	last := k[len(k)-1]
 	best, bestDist := "", len(last)/3+1 // at most a third of the name wrong (one edit for short names)
 	for _, name := range tomlFields(t) {
-		if d := editDistance(strings.ToLower(last), name); d <= bestDist && (best == "" || d < bestDist) {
+		if d := levenshtein.ComputeDistance(strings.ToLower(last), name); d <= bestDist && (best == "" || d < bestDist) {
 			best, bestDist = name, d
 		}
 	}
@@ -95,25 +96,4 @@ func tomlName(f reflect.StructField) string {
 		return ""
 	}
 	return n
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
