@@ -25,9 +25,12 @@ type fakeSource struct {
 	matched  bool
 	queries  []remote.Search  // every search, in order
 	colErr   map[string]error // Collection(id) fails with colErr[id]
+	listErr  error            // Collections fails with it
 }
 
-func (f *fakeSource) Collections(context.Context) ([]remote.Collection, error) { return f.cols, nil }
+func (f *fakeSource) Collections(context.Context) ([]remote.Collection, error) {
+	return f.cols, f.listErr
+}
 
 func (f *fakeSource) Collection(_ context.Context, id string) (remote.Collection, error) {
 	if err := f.colErr[id]; err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/agnivade/levenshtein"
@@ -66,12 +67,20 @@ func (c *Catalog) loadConfigured(ctx context.Context) ([]remote.Collection, erro
 	return list, nil
 }
 
+// missingListTimeout bounds the listing of the server's collections that
+// the log of a missing one shows: it delays the catalog's listing, and some
+// servers page /collections by ten.
+const missingListTimeout = 5 * time.Second
+
 // logMissing logs each configured collection the server does not have,
-// with the collections it has (one listing of them) and the closest of
-// those; none says that no configured collection was found.
+// with the collections it has (one listing of them, bounded by
+// missingListTimeout) and the closest of those; none says that no
+// configured collection was found.
 func (c *Catalog) logMissing(ctx context.Context, gone []string, none bool) {
 	var have []string
 	var listErr error
+	ctx, cancel := context.WithTimeout(ctx, missingListTimeout)
+	defer cancel()
 	if cols, err := c.src.Collections(ctx); err != nil {
 		listErr = err
 	} else {

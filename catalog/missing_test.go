@@ -29,6 +29,7 @@ func TestConfiguredCollectionsMissing(t *testing.T) {
 		want      []string // collection folders
 		errIs     error    // the listing's error
 		logs      []string // in the log, once each
+		listErr   error    // the server's listing of its collections fails
 	}{
 		{name: "all exist", configure: []string{"sentinel-2-l2a", "S2"}, want: []string{"S2", "sentinel-2-l2a"}},
 		{
@@ -46,10 +47,16 @@ func TestConfiguredCollectionsMissing(t *testing.T) {
 				"collection=s3 server_has=\"3: S2, landsat-c2-l2, sentinel-2-l2a\" did_you_mean=S2\n",
 			},
 		},
+		{
+			name: "one missing, the server's listing fails", configure: []string{"S2", "NOPE"}, want: []string{"S2"},
+			listErr: errors.New("list collections: 502"),
+			logs:    []string{`catalog=t collection=NOPE server_has=unknown list_err="list collections: 502"` + "\n"},
+		},
 		{name: "one 5xx", configure: []string{"S2", "flaky", "NOPE"}, errIs: src.colErr["flaky"]},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			src.listErr = c.listErr
 			var log bytes.Buffer
 			clock := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 			cat := New(src, nil, Options{Name: "t", Collections: c.configure, TTL: time.Minute,
