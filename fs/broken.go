@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Broken is a catalog that could not start (refused or missing
@@ -15,8 +16,23 @@ type Broken struct {
 }
 
 // errBroken marks the listing of a Broken catalog (EACCES, see toErrno).
-var errBroken = errors.New("catalog did not start")
+var errBroken = errors.New("did not start")
 
 func (b Broken) list(context.Context) (listing, error) { return listing{}, b.listErr() }
 
-func (b Broken) listErr() error { return fmt.Errorf("catalog %q: %w: %w", b.Name, errBroken, b.Err) }
+// listErr is `catalog "name" did not start: <cause>`, the catalog named
+// once (start-up errors name it already).
+func (b Broken) listErr() error {
+	cause := strings.TrimPrefix(b.Err.Error(), fmt.Sprintf("catalog %q: ", b.Name))
+	return &brokenErr{msg: fmt.Sprintf("catalog %q %s: %s", b.Name, errBroken, cause), err: b.Err}
+}
+
+// brokenErr is the listing error of a Broken catalog: errBroken, and its
+// cause.
+type brokenErr struct {
+	msg string
+	err error
+}
+
+func (e *brokenErr) Error() string   { return e.msg }
+func (e *brokenErr) Unwrap() []error { return []error{errBroken, e.err} }

@@ -27,6 +27,7 @@ import (
 //	zipindex.ErrEncrypted        EACCES  (an encrypted zip member)
 //	zipindex.ErrMethod           EOPNOTSUPP (a zip member neither stored nor deflated)
 //	errBroken                    EACCES  (a catalog that did not start)
+//	errPending                   EAGAIN  (a catalog still trying to start)
 //	anything else                EIO     (network, server, timeout,
 //	                                      ECONNRESET and the like)
 func toErrno(err error) syscall.Errno {
@@ -40,6 +41,8 @@ func toErrno(err error) syscall.Errno {
 		return 0
 	case errors.Is(err, errBroken): // whatever the cause
 		return syscall.EACCES
+	case errors.Is(err, errPending): // whatever its last try gave
+		return syscall.EAGAIN
 	case errors.Is(err, context.Canceled):
 		return syscall.EINTR
 	case errors.Is(err, remote.ErrNotFound):

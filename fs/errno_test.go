@@ -9,6 +9,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stacfs/stacfs/catalog"
 	"github.com/stacfs/stacfs/remote"
@@ -39,10 +40,23 @@ func TestToErrno(t *testing.T) {
 		{errors.New("anything"), syscall.EIO},
 		{Broken{Name: "a", Err: &remote.StatusError{Code: 404}}.listErr(), syscall.EACCES},
 		{Broken{Name: "a", Err: errors.New("connection refused")}.listErr(), syscall.EACCES},
+		{pendingErr(nil), syscall.EAGAIN},
+		{pendingErr(errors.New("gave up")), syscall.EACCES},
 	}
 	for _, c := range cases {
 		if got := toErrno(c.err); got != c.want {
 			t.Errorf("toErrno(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
+}
+
+// pendingErr is the listing error of a Pending catalog whose last try was
+// refused, that gave up with failed (nil: still trying).
+func pendingErr(failed error) error {
+	p := NewPending("a", time.Now().Add(time.Minute), &remote.StatusError{Code: 503})
+	if failed != nil {
+		p.Failed(failed)
+	}
+	_, err := p.Ready()
+	return err
 }

@@ -87,6 +87,10 @@ type Options struct {
 	// Broken are catalogs that could not start: each is shown as an empty
 	// folder whose listing fails with Err (EACCES for refused credentials).
 	Broken []Broken
+	// Pending are catalogs still trying to start: each is a folder whose
+	// listing fails with EAGAIN until it starts (then it lists its
+	// collections) or gives up (then EACCES, as Broken).
+	Pending []*Pending
 	// CacheBytes is the block cache's budget (memory and disk), shown by
 	// statfs (df) as the size of the file system.
 	CacheBytes int64

@@ -13,6 +13,9 @@ func (r rootDir) refresh() {
 	for _, c := range r.fs.o.Catalogs {
 		catalogDir{fs: r.fs, cat: c}.refresh()
 	}
+	for _, p := range r.fs.o.Pending {
+		pendingDir{fs: r.fs, p: p}.refresh()
+	}
 }
 
 func (d catalogDir) refresh() {

@@ -22,6 +22,10 @@ func (r rootDir) list(context.Context) (listing, error) {
 	for _, b := range r.fs.o.Broken {
 		kids = append(kids, child{name: b.Name, node: &dir{fs: r.fs, path: join("/", b.Name), mtime: r.fs.mounted, l: b}})
 	}
+	for _, pc := range r.fs.o.Pending {
+		p := join("/", pc.Name())
+		kids = append(kids, child{name: pc.Name(), node: &dir{fs: r.fs, path: p, mtime: r.fs.mounted, l: pendingDir{r.fs, pc, p}}})
+	}
 	return childListing(r.fs, sortChildren(kids)), nil // the catalogs do not change
 }
 

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
@@ -225,7 +224,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		ccs = append(ccs, cfg.Catalogs[name])
 	}
 	warnLoosePermissions(log, ccs)
-	cats, broken, err := startCatalogs(startCtx, cfg, ccs, bc, m, shared, log)
+	cats, pending, broken, err := startCatalogs(startCtx, cfg, ccs, bc, m, shared, log)
 	if err != nil {
 		return err
 	}
@@ -246,6 +245,7 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 	fsys := stacfs.New(stacfs.Options{
 		Catalogs:     cats,
 		Broken:       broken,
+		Pending:      pending,
 		Single:       only != "",
 		Cache:        bc,
 		CacheBytes:   capacity,
@@ -266,7 +266,11 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 		return fmt.Errorf("mount %s: %w", dir, err)
 	}
 	up = true
-	log.Info("mounted", "mountpoint", dir, "catalogs", names)
+	if len(pending) > 0 {
+		log.Info("mounted", "mountpoint", dir, "catalogs", names, "pending", pendingNames(pending))
+	} else {
+		log.Info("mounted", "mountpoint", dir, "catalogs", names)
+	}
 	if mounted != nil {
 		mounted()
 	}
@@ -277,68 +281,6 @@ func mountAndServe(ctx context.Context, cfg *Config, only, dir string, debug boo
 	}
 	daemonMounted()
 	return serve(ctx, srv, dir, stop, log)
-}
-
-// startCatalogs starts each catalog (in parallel, each within
-// cfg.startTimeout): sign-in, landing page, views. Those that fail are
-// returned as broken, with an ERROR log; when every one fails, so does
-// startCatalogs.
-func startCatalogs(ctx context.Context, cfg *Config, ccs []*CatalogConfig, bc *cache.Cache, m *mountMetrics, shared *cache.Shared, log *slog.Logger) ([]*catalog.Catalog, []stacfs.Broken, error) {
-	timeout := cfg.startTimeout
-	if timeout <= 0 {
-		timeout = defaultStartTimeout
-	}
-	cats := make([]*catalog.Catalog, len(ccs))
-	errs := make([]error, len(ccs))
-	clients := make([]*remote.Client, len(ccs))
-	for i, cc := range ccs {
-		if errs[i] = cc.err; errs[i] != nil {
-			continue
-		}
-		if clients[i], errs[i] = newClient(cfg, cc, log); errs[i] == nil {
-			m.observe(cc.name, clients[i])
-			shareMetadata(cfg, cc, clients[i], shared)
-		}
-	}
-	var wg sync.WaitGroup
-	for i, cc := range ccs {
-		if errs[i] != nil {
-			continue
-		}
-		wg.Go(func() {
-			cats[i], errs[i] = startOne(ctx, cfg, cc, clients[i], bc, timeout, log)
-		})
-	}
-	wg.Wait()
-	var ok []*catalog.Catalog
-	var broken []stacfs.Broken
-	for i, cc := range ccs {
-		if errs[i] == nil {
-			ok = append(ok, cats[i])
-			continue
-		}
-		if len(ccs) == 1 {
-			return nil, nil, errs[i]
-		}
-		log.Error("catalog not mounted: its folder lists nothing (EACCES)", "catalog", cc.name, "err", errs[i])
-		broken = append(broken, stacfs.Broken{Name: cc.name, Err: errs[i]})
-	}
-	if len(ok) == 0 {
-		return nil, nil, fmt.Errorf("no catalog could start: %w", errors.Join(errs...))
-	}
-	return ok, broken, nil
-}
-
-// startOne wires one catalog after its start-up steps passed.
-func startOne(ctx context.Context, cfg *Config, cc *CatalogConfig, client *remote.Client, bc *cache.Cache, timeout time.Duration, log *slog.Logger) (*catalog.Catalog, error) {
-	clog := log.With("catalog", cc.name)
-	p := startPolicy{total: timeout, retrying: func(step string, attempt int, err error, wait time.Duration) {
-		clog.Warn("start-up failed; trying again", "attempt", attempt, "in", wait.Round(time.Millisecond), "err", err)
-	}}
-	if _, err := startCatalog(ctx, cc, client, p); err != nil {
-		return nil, fmt.Errorf("catalog %q: %w", cc.name, err)
-	}
-	return newCatalog(cfg, cc, client, bc, log), nil
 }
 
 // newClient builds the HTTP client of one catalog, with its token source

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,26 +79,12 @@ func TestStartPolicy(t *testing.T) {
 func TestStartCatalogWaitsForServer(t *testing.T) {
 	s := fakestac.New(fakestac.Options{})
 	defer s.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens: connections are refused
-	target, _ := url.Parse(s.URL)
+	addr := closedPort(t)
 	go func() {
 		time.Sleep(1500 * time.Millisecond)
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Errorf("listen again on %s: %v", addr, err)
-			return
-		}
-		srv := &http.Server{Handler: httputil.NewSingleHostReverseProxy(target)}
-		t.Cleanup(func() { srv.Close() })
-		srv.Serve(ln)
+		serveOn(t, addr, s)
 	}()
-	u := "http://" + addr + strings.TrimPrefix(s.STACURL, s.URL)
-	cfg, err := ParseConfig("x.toml", fmt.Sprintf("[catalogs.late]\nurl = %q\n", u))
+	cfg, err := ParseConfig("x.toml", fmt.Sprintf("[catalogs.late]\nurl = %q\n", apiURL(s, addr)))
 	if err != nil {
 		t.Fatal(err)
 	}
