@@ -142,8 +142,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// checkCatalog runs the checks of one catalog, stopping at the first failure: each
-// step needs the previous one.
+// checkCatalog runs the checks of one catalog. It stops at a failure that the
+// next steps need (sign-in, landing page, collections); the others (views, a
+// missing configured collection) are reported and the checks go on.
 func checkCatalog(ctx context.Context, cfg *Config, cc *CatalogConfig, r *checkReport) {
 	name := cc.name
 	// Quiet: the report says what went wrong; retry and token logs would only add noise.
