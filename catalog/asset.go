@@ -194,8 +194,8 @@ func (c *Catalog) knownSize(it *Item, a *remote.Asset) (int64, bool) {
 
 // Object returns an asset as a cache object: its key holds the URL (without
 // query) and the version seen now, so a changed asset never mixes with old
-// blocks. It fails with ErrUnknownSize for an asset that can only be
-// streamed.
+// blocks. It fails with ErrUnknownSize or ErrNoRange (see StreamOnly) for
+// an asset that can only be streamed.
 func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.Object, error) {
 	u, err := c.url(it, a)
 	if err != nil {
@@ -211,6 +211,9 @@ func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.
 	}
 	if size < 0 || (!info.Ranges && info.Size < 0) {
 		return cache.Object{}, fmt.Errorf("%s: %w", remote.RedactURL(u), ErrUnknownSize)
+	}
+	if !info.Ranges {
+		return cache.Object{}, fmt.Errorf("%s: %w", remote.RedactURL(u), ErrNoRange)
 	}
 	return cache.Object{
 		Key:    objectKey(u, info),

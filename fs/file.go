@@ -112,8 +112,8 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle
 		return nil, 0, syscall.EROFS
 	}
 	obj, err := a.cat.Object(ctx, a.item, a.asset)
-	if errors.Is(err, catalog.ErrUnknownSize) {
-		// No length, no Range: read it whole as it arrives. Direct I/O,
+	if catalog.StreamOnly(err) {
+		// No length, or no Range: read it whole as it arrives. Direct I/O,
 		// because the kernel must not trust the size it has (0).
 		st, err := a.cat.OpenStream(a.item, a.asset)
 		if err != nil {
