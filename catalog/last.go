@@ -38,3 +38,26 @@ func (c *Catalog) LastDay(ctx context.Context, col Collection, year, month, day 
 	}
 	return l, fresh, ok
 }
+
+// UnitsFailed is the error of the last reload of Years (year 0), Months
+// (month 0) or Days when they serve the listing before it (stale after a
+// failed reload), else nil: a name that listing lacks is then unknown,
+// not missing (the server may hold it now).
+func (c *Catalog) UnitsFailed(col Collection, year, month int) error {
+	key, _ := c.unitsLoad(col, year, month)
+	return c.dates.failed(key)
+}
+
+// DayFailed is UnitsFailed for the items of a day.
+func (c *Catalog) DayFailed(col Collection, year, month, day int) error {
+	key, _, _, ok := dayKey(col, year, month, day)
+	if !ok {
+		return nil
+	}
+	return c.items.failed(key)
+}
+
+// CollectionsFailed is UnitsFailed for the collection folders.
+func (c *Catalog) CollectionsFailed() error {
+	return c.colls.failed("")
+}

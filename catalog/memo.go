@@ -54,7 +54,10 @@ type memoEntry[V any] struct {
 	err     error
 	expires time.Time
 	good    bool // val is a value that loaded (maybe stale)
-	forced  bool // expired by expireIf (a refresh): last does not serve val
+	// failed is the error of the last reload when val is the stale value
+	// it fell back on (see failed); nil once a reload succeeds.
+	failed error
+	forced bool // expired by expireIf (a refresh): last does not serve val
 }
 
 // errTTL is how long a failed load with no value to fall back on is
@@ -100,7 +103,7 @@ func (m *memo[K, V]) startLocked(ctx context.Context, k K, prev *memoEntry[V], l
 	e := &memoEntry[V]{done: make(chan struct{})}
 	if prev != nil && prev.good {
 		e.val, e.good = prev.val, true // the fallback if the reload fails
-		e.forced = prev.forced
+		e.forced, e.failed = prev.forced, prev.failed
 	}
 	m.entries[k] = e
 	go m.run(context.WithoutCancel(ctx), k, e, load)
@@ -137,14 +140,27 @@ func (m *memo[K, V]) run(ctx context.Context, k K, e *memoEntry[V], load func(co
 	m.mu.Lock()
 	switch {
 	case err == nil:
-		e.val, e.good, e.forced, e.expires = v, true, false, m.now().Add(m.ttl)
+		e.val, e.good, e.forced, e.failed, e.expires = v, true, false, nil, m.now().Add(m.ttl)
 	case e.good: // serve the stale value; try again after errTTL
-		e.expires = m.now().Add(min(errTTL, m.ttl))
+		e.failed, e.expires = err, m.now().Add(min(errTTL, m.ttl))
 	default:
 		e.err, e.expires = err, m.now().Add(min(errTTL, m.ttl))
 	}
 	m.mu.Unlock()
 	close(e.done)
+}
+
+// failed returns the error of k's last reload when the value get serves
+// is the stale one that reload fell back on (nil when it loaded, or has
+// no value). The stale value tells what was there, not what is not: a
+// name it lacks may have come since.
+func (m *memo[K, V]) failed(k K) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[k]; ok && e.good {
+		return e.failed
+	}
+	return nil
 }
 
 // peek returns a fresh cached value without loading.

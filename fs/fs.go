@@ -299,6 +299,14 @@ func (d *dir) find(ctx context.Context, name string) (child, syscall.Errno) {
 	}
 	i := l.find(name)
 	if i < 0 {
+		if fl, ok := d.l.(failedLister); ok {
+			if err := fl.failed(); err != nil {
+				// A stale listing served after a failed reload: name
+				// may have come since. Never ENOENT, which the kernel
+				// would cache as "nothing there".
+				return child{}, d.fs.failList("lookup", join(d.path, name), err)
+			}
+		}
 		if pr, ok := d.l.(prober); ok {
 			c, found, err := pr.probe(ctx, name)
 			if err != nil {
@@ -318,6 +326,13 @@ func (d *dir) find(ctx context.Context, name string) (child, syscall.Errno) {
 // has none).
 type lastLister interface {
 	last(ctx context.Context) (l listing, fresh, ok bool)
+}
+
+// failedLister is a lister whose listing may be the last one that loaded,
+// served because its reload failed: failed then returns that failure
+// (else nil), and a name the listing lacks is unknown rather than missing.
+type failedLister interface {
+	failed() error
 }
 
 // staleEntryTimeout is the kernel's entry and attribute timeout of a child

@@ -49,6 +49,8 @@ func (d catalogDir) last(ctx context.Context) (listing, bool, bool) {
 	return d.listing(cols), fresh, ok
 }
 
+func (d catalogDir) failed() error { return d.cat.CollectionsFailed() }
+
 // listing is the folder of the collections cols.
 func (d catalogDir) listing(cols []catalog.Collection) listing {
 	colAt := func(name string) int {
@@ -162,6 +164,13 @@ func (d dateDir) last(ctx context.Context) (listing, bool, bool) {
 	}
 	units, fresh, ok := d.cat.LastUnits(ctx, d.col, d.year, d.month)
 	return d.unitListing(units), fresh, ok
+}
+
+func (d dateDir) failed() error {
+	if d.day != 0 {
+		return d.cat.DayFailed(d.col, d.year, d.month, d.day)
+	}
+	return d.cat.UnitsFailed(d.col, d.year, d.month)
 }
 
 // unitListing is the folder of the years, months or days units.
