@@ -17,15 +17,35 @@ import (
 	"github.com/stacfs/stacfs/mountinfo"
 )
 
-// prefetchFile is one regular file to read.
+// prefetchFile is one regular file to read: its size is known (a path
+// given on the command line, stat'ed by the walk) or asked by info, in the
+// worker that reads it.
 type prefetchFile struct {
 	path string
 	size int64
+	info func() (fs.FileInfo, error) // nil: size is known
+}
+
+// stat returns the file's size. A stream longer than stream_stat_limit
+// (EFBIG) counts 0: it opens and reads, and once read whole its size is
+// known.
+func (f prefetchFile) stat() (int64, error) {
+	if f.info == nil {
+		return f.size, nil
+	}
+	fi, err := f.info()
+	if errors.Is(err, syscall.EFBIG) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
 }
 
 // prefetchProgress counts what the workers have done.
 type prefetchProgress struct {
-	files, totalBytes int64 // fixed once the walk is over
+	files, totalBytes atomic.Int64 // grow as the workers stat what the walk finds
 	bytes, done, ok   atomic.Int64
 	failed            atomic.Int64
 	start             time.Time
@@ -56,39 +76,10 @@ func cmdPrefetch(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprintf(stderr, "stacfs: prefetch %s: %v\n", path, err)
 	}
 	p := &prefetchProgress{start: time.Now()}
-	files := collectPrefetch(pos, func(path string, err error) { p.failed.Add(1); fail(path, err) })
-	for _, f := range files {
-		p.totalBytes += f.size
-	}
-	p.files = int64(len(files))
-
 	stopProgress := startProgress(p, stdout)
-	work := make(chan prefetchFile)
-	var wg sync.WaitGroup
-	for range min(*jobs, max(len(files), 1)) {
-		wg.Go(func() {
-			buf := make([]byte, 1<<20)
-			for f := range work {
-				if err := readAll(ctx, f.path, buf, &p.bytes); err != nil {
-					p.failed.Add(1)
-					fail(f.path, err)
-				} else {
-					p.ok.Add(1)
-				}
-				p.done.Add(1)
-			}
-		})
-	}
-feed:
-	for _, f := range files {
-		select {
-		case work <- f:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(work)
-	wg.Wait()
+	runPrefetch(ctx, *jobs, p, fail, readAll, func(emit func(prefetchFile) bool) {
+		walkPrefetch(pos, func(path string, err error) { p.failed.Add(1); fail(path, err) }, emit)
+	})
 	stopProgress()
 
 	el := time.Since(p.start)
@@ -99,6 +90,48 @@ feed:
 		return fmt.Errorf("prefetch: %d failed", n)
 	}
 	return ctx.Err()
+}
+
+// runPrefetch reads the files walk finds with jobs workers. The walk only
+// lists: each file's stat (which may make a request: an asset without
+// file:size) runs in the worker that then reads it, so the stats run in
+// parallel and the reads start with the first file found.
+func runPrefetch(ctx context.Context, jobs int, p *prefetchProgress, fail func(string, error),
+	read func(context.Context, string, []byte, *atomic.Int64) error, walk func(emit func(prefetchFile) bool)) {
+	work := make(chan prefetchFile)
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Go(func() {
+			buf := make([]byte, 1<<20)
+			for f := range work {
+				size, err := f.stat()
+				if err != nil {
+					p.failed.Add(1)
+					fail(f.path, err)
+					continue
+				}
+				p.files.Add(1)
+				p.totalBytes.Add(size)
+				if err := read(ctx, f.path, buf, &p.bytes); err != nil {
+					p.failed.Add(1)
+					fail(f.path, err)
+				} else {
+					p.ok.Add(1)
+				}
+				p.done.Add(1)
+			}
+		})
+	}
+	walk(func(f prefetchFile) bool {
+		select {
+		case work <- f:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+	close(work)
+	wg.Wait()
 }
 
 // inStacfs refuses a path outside a stacfs mount: reading it warms no
@@ -114,17 +147,19 @@ func inStacfs(path string) error {
 	return nil
 }
 
-// collectPrefetch lists the regular files under paths. It does not follow
-// symbolic links (a link given on the command line is followed once: the
-// user named it). A file whose stat fails with EFBIG (a stream longer than
-// stream_stat_limit) is listed all the same, its size counted as 0: it
-// opens and reads, and once read whole its size is known.
-func collectPrefetch(paths []string, fail func(string, error)) []prefetchFile {
-	var files []prefetchFile
+// walkPrefetch gives emit the regular files under paths, in walk order,
+// until emit returns false. It does not follow symbolic links (a link
+// given on the command line is followed once: the user named it). It
+// stats only the paths given; a file found by the walk is stat'ed by
+// whoever reads it (prefetchFile.stat). A path whose stat fails with EFBIG
+// (a stream longer than stream_stat_limit) is read all the same.
+func walkPrefetch(paths []string, fail func(string, error), emit func(prefetchFile) bool) {
 	for _, root := range paths {
 		fi, err := os.Stat(root)
 		if errors.Is(err, syscall.EFBIG) {
-			files = append(files, prefetchFile{root, 0})
+			if !emit(prefetchFile{path: root}) {
+				return
+			}
 			continue
 		}
 		if err != nil {
@@ -132,8 +167,8 @@ func collectPrefetch(paths []string, fail func(string, error)) []prefetchFile {
 			continue
 		}
 		if !fi.IsDir() {
-			if fi.Mode().IsRegular() {
-				files = append(files, prefetchFile{root, fi.Size()})
+			if fi.Mode().IsRegular() && !emit(prefetchFile{path: root, size: fi.Size()}) {
+				return
 			}
 			continue
 		}
@@ -141,6 +176,7 @@ func collectPrefetch(paths []string, fail func(string, error)) []prefetchFile {
 		if fi, err := os.Lstat(root); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
 			walkRoot = root + string(filepath.Separator) // walk the link's target
 		}
+		stopped := false
 		err = filepath.WalkDir(walkRoot, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				fail(path, err)
@@ -155,23 +191,19 @@ func collectPrefetch(paths []string, fail func(string, error)) []prefetchFile {
 			if !d.Type().IsRegular() {
 				return nil // folders, symlinks (never followed), devices
 			}
-			info, err := d.Info()
-			if errors.Is(err, syscall.EFBIG) {
-				files = append(files, prefetchFile{path, 0})
-				return nil
+			if !emit(prefetchFile{path: path, info: d.Info}) {
+				stopped = true
+				return fs.SkipAll
 			}
-			if err != nil {
-				fail(path, err)
-				return nil
-			}
-			files = append(files, prefetchFile{path, info.Size()})
 			return nil
 		})
 		if err != nil {
 			fail(root, err)
 		}
+		if stopped {
+			return
+		}
 	}
-	return files
 }
 
 // readAll reads a file to its end, discarding the bytes.
@@ -244,11 +276,12 @@ func (p *prefetchProgress) line() string {
 	b := p.bytes.Load()
 	rate := float64(b) / max(el, 1e-3)
 	eta := "?"
-	if rate > 0 && p.totalBytes >= b {
-		eta = time.Duration(float64(p.totalBytes-b) / rate * float64(time.Second)).Round(time.Second).String()
+	total := p.totalBytes.Load()
+	if rate > 0 && total >= b {
+		eta = time.Duration(float64(total-b) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	return fmt.Sprintf("%.1f/%.1f MiB  %.1f MiB/s  ETA %s  files %d/%d",
-		float64(b)/(1<<20), float64(p.totalBytes)/(1<<20), rate/(1<<20), eta, p.done.Load(), p.files)
+		float64(b)/(1<<20), float64(total)/(1<<20), rate/(1<<20), eta, p.done.Load(), p.files.Load())
 }
 
 // zipView reports whether the folder at path is the folder view of a zip
