@@ -164,6 +164,9 @@ func (c *Catalog) fetchLanding(ctx context.Context) (*Landing, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("landing page %s: %w: %v", RedactURL(c.URL), ErrBadResponse, err)
 	}
+	if err := checkLandingShape(c.URL, raw); err != nil {
+		return nil, fmt.Errorf("landing page: %w", err)
+	}
 	l := &Landing{ID: doc.ID, ConformsTo: doc.ConformsTo, Raw: raw}
 	for _, ln := range doc.Links {
 		switch ln.Rel {

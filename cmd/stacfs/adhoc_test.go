@@ -63,6 +63,12 @@ func TestCommandLineCatalog(t *testing.T) {
 			args: []string{"--config", filepath.Join(t.TempDir(), "none.toml"), "--url", pub.STACURL}, status: 1,
 			want: []string{"none.toml: no such file"}, notWant: []string{"stacfs demo"},
 		},
+		{
+			name: "the collections URL pasted from a browser",
+			args: []string{"--url", pub.STACURL + "collections"}, status: 1,
+			want: []string{"is a list of collections, not a STAC API landing page: use " + pub.STACURL},
+			notWant: []string{"trying again"},
+		},
 		{name: "not an http URL", args: []string{"--url", "ftp://example.com/stac"}, status: 2, want: []string{`--url "ftp://example.com/stac": not an http(s) URL`}},
 		{name: "unknown preset", args: []string{"--preset", "nasa"}, status: 2,
 			want: []string{`--preset "nasa": unknown (want cdse, earthdata, earthplatform, esa-maap, planetary-computer, terrascope)`}},
