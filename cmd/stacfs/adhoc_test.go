@@ -66,7 +66,7 @@ func TestCommandLineCatalog(t *testing.T) {
 		{
 			name: "the collections URL pasted from a browser",
 			args: []string{"--url", pub.STACURL + "collections"}, status: 1,
-			want: []string{"is a list of collections, not a STAC API landing page: use " + pub.STACURL},
+			want:    []string{"is a list of collections, not a STAC API landing page: use " + pub.STACURL},
 			notWant: []string{"trying again"},
 		},
 		{name: "not an http URL", args: []string{"--url", "ftp://example.com/stac"}, status: 2, want: []string{`--url "ftp://example.com/stac": not an http(s) URL`}},
