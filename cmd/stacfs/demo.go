@@ -54,7 +54,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := cf.apply(cfg); err != nil {
 		return err
 	}
-	log.Info("demo catalog serving", "url", srv.STACURL)
 	// The help only once mounted: a mount that fails says so, and nothing else.
-	return mountAndServe(ctx, cfg, "demo", dir, lf.debug, log, func() { fmt.Fprintf(stdout, demoHelp, dir) })
+	return mountAndServe(ctx, cfg, "demo", dir, lf.debug, log, func() {
+		log.Info("demo catalog serving", "url", srv.STACURL)
+		fmt.Fprintf(stdout, demoHelp, dir)
+	})
 }
