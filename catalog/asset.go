@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/remote"
@@ -126,11 +127,21 @@ func (c *Catalog) headSize() int {
 	return 64 << 10
 }
 
+// StaleStatWait is how long a stat past its TTL waits for its reload
+// before the last stat is served (stale while revalidating): a server
+// that is down costs an open this much, not the reload's retries, and a
+// healthy one answers within it, so that a changed asset is seen at open.
+const StaleStatWait = time.Second
+
 // Stat returns what the server says of an asset (size, version), cached.
 // One ranged GET of the head answers it (no HEAD request), and the head's
-// bytes go to the block cache.
+// bytes go to the block cache. Past the TTL, the last stat is served if
+// its reload takes longer than StaleStatWait (the reload goes on in the
+// background; reads send its ETag with If-Match, so a changed asset is
+// caught at read, ErrChanged); after a refresh, or once a read found the
+// asset changed, Stat waits for the server.
 func (c *Catalog) Stat(ctx context.Context, it *Item, a *remote.Asset) (remote.Info, error) {
-	return c.stats.get(ctx, assetID(it, a), func(ctx context.Context) (remote.Info, error) {
+	return c.stats.getStale(ctx, assetID(it, a), StaleStatWait, func(ctx context.Context) (remote.Info, error) {
 		var info remote.Info
 		err := c.withURL(ctx, it, a, func(u string) error {
 			head, i, err := c.rd.ReadHead(ctx, u, c.headSizeOf(a))
@@ -143,8 +154,18 @@ func (c *Catalog) Stat(ctx context.Context, it *Item, a *remote.Asset) (remote.I
 			}
 			return nil
 		})
+		if err == nil {
+			c.noteSize(it, a, info.Size)
+		}
 		return info, err
 	})
+}
+
+// changed forgets an asset's stat once a read of version found it
+// changed (ErrChanged): the next open stats it again and reads the new
+// version, instead of failing with the old one until the TTL.
+func (c *Catalog) changed(it *Item, a *remote.Asset, version string) {
+	c.stats.expire(assetID(it, a), func(i remote.Info) bool { return i.Version() == version })
 }
 
 // objectKey is an asset's cache key: its URL without signatures (they
@@ -176,14 +197,17 @@ func (c *Catalog) SizeKnown(it *Item, a *remote.Asset) bool {
 
 // knownSize returns the size Size would give without a request, if any.
 func (c *Catalog) knownSize(it *Item, a *remote.Asset) (int64, bool) {
-	if a.Size >= 0 {
-		return a.Size, true
-	}
 	id := assetID(it, a)
 	c.mu.Lock()
-	n, ok := c.streamed[id]
+	n, wrong := c.serverSizes[id]
+	if !wrong {
+		n, wrong = c.streamed[id]
+	}
 	c.mu.Unlock()
-	if ok {
+	if a.Size >= 0 && !wrong {
+		return a.Size, true
+	}
+	if wrong {
 		return n, true
 	}
 	if info, ok := c.stats.peek(id); ok {
@@ -218,7 +242,7 @@ func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.
 	return cache.Object{
 		Key:    objectKey(u, info),
 		Size:   size,
-		Src:    assetSource{c: c, it: it, a: a, etag: info.ETag},
+		Src:    assetSource{c: c, it: it, a: a, etag: info.ETag, version: info.Version()},
 		Shared: c.o.ShareBlocks,
 	}, nil
 }
@@ -226,10 +250,11 @@ func (c *Catalog) Object(ctx context.Context, it *Item, a *remote.Asset) (cache.
 // assetSource reads one version of an asset for the block cache
 // (cache.ProgressSource), renewing an expired presigned URL on the way.
 type assetSource struct {
-	c    *Catalog
-	it   *Item
-	a    *remote.Asset
-	etag string
+	c       *Catalog
+	it      *Item
+	a       *remote.Asset
+	etag    string
+	version string // of the stat read (remote.Info.Version)
 }
 
 func (s assetSource) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
@@ -263,5 +288,8 @@ func (s assetSource) read(ctx context.Context, p []byte, off int64, progress fun
 		done = base + n
 		return err
 	})
+	if errors.Is(err, remote.ErrChanged) {
+		s.c.changed(s.it, s.a, s.version)
+	}
 	return done, err
 }

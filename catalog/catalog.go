@@ -166,6 +166,9 @@ type Catalog struct {
 	dropped  []*Stream                       // evicted from streams, released after mu is unlocked
 	hrefs    map[string]string               // fresher asset URLs (re-signed), by assetID
 	big      map[string]bigStream            // streams found longer than StreamStatLimit, by assetID (streamsize.go)
+	// serverSizes are the servers' sizes of assets whose file:size
+	// differs, by assetID (size_mismatch.go)
+	serverSizes map[string]int64
 
 	views []View // set before serving
 
@@ -210,10 +213,11 @@ func New(src Source, rd Reader, o Options) *Catalog {
 		items: newMemo[string, *DayListing](o.TTL, o.Timeout, o.Now),
 		stats: newMemo[string, remote.Info](o.TTL, o.Timeout, o.Now),
 
-		streamed: map[string]int64{},
-		hrefs:    map[string]string{},
-		loading:  map[string]*DayListing{},
-		days:     map[string]*dayUse{},
+		streamed:    map[string]int64{},
+		hrefs:       map[string]string{},
+		serverSizes: map[string]int64{},
+		loading:     map[string]*DayListing{},
+		days:        map[string]*dayUse{},
 	}
 	// Called under c.mu (by Add and Remove): the stream is released later,
 	// outside it (see releaseDropped).

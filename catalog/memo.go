@@ -56,8 +56,9 @@ type memoEntry[V any] struct {
 	good    bool // val is a value that loaded (maybe stale)
 	// failed is the error of the last reload when val is the stale value
 	// it fell back on (see failed); nil once a reload succeeds.
-	failed error
-	forced bool // expired by expireIf (a refresh): last does not serve val
+	failed  error
+	forced  bool      // expired by expireIf (a refresh): last does not serve val
+	started time.Time // when the load began (wall clock: getStale waits by it)
 }
 
 // errTTL is how long a failed load with no value to fall back on is
@@ -71,21 +72,7 @@ func newMemo[K comparable, V any](ttl, timeout time.Duration, now func() time.Ti
 // get returns the cached value for k or loads it.
 func (m *memo[K, V]) get(ctx context.Context, k K, load func(context.Context) (V, error)) (V, error) {
 	m.mu.Lock()
-	m.sweepLocked(m.now())
-	e, ok := m.entries[k]
-	var prev *memoEntry[V]
-	if ok {
-		select {
-		case <-e.done:
-			if !m.now().Before(e.expires) {
-				ok, prev = false, e
-			}
-		default: // in flight: wait for it
-		}
-	}
-	if !ok {
-		e = m.startLocked(ctx, k, prev, load)
-	}
+	e := m.entryLocked(ctx, k, load)
 	m.mu.Unlock()
 
 	select {
@@ -97,10 +84,65 @@ func (m *memo[K, V]) get(ctx context.Context, k K, load func(context.Context) (V
 	}
 }
 
+// entryLocked returns k's entry: fresh, in flight, or a load started now
+// (with the expired entry as its fallback); m.mu is held.
+func (m *memo[K, V]) entryLocked(ctx context.Context, k K, load func(context.Context) (V, error)) *memoEntry[V] {
+	m.sweepLocked(m.now())
+	e, ok := m.entries[k]
+	if !ok {
+		return m.startLocked(ctx, k, nil, load)
+	}
+	select {
+	case <-e.done:
+		if !m.now().Before(e.expires) {
+			return m.startLocked(ctx, k, e, load)
+		}
+	default: // in flight: wait for it
+	}
+	return e
+}
+
+// getStale is get for a value past its TTL: its reload is waited for at
+// most wait from its start, then the last value that loaded is served
+// (stale while revalidating), so that an outage costs a caller at most
+// wait, not the reload's retries. A value a refresh expired (expireIf,
+// expire), or none, is waited for as get does.
+func (m *memo[K, V]) getStale(ctx context.Context, k K, wait time.Duration, load func(context.Context) (V, error)) (V, error) {
+	m.mu.Lock()
+	e := m.entryLocked(ctx, k, load)
+	fallback, stale := e.val, e.good && !e.forced
+	select {
+	case <-e.done: // fresh, or served stale after a failed reload
+		stale = false
+	default:
+	}
+	left := wait - time.Since(e.started)
+	m.mu.Unlock()
+
+	var timeout <-chan time.Time
+	if stale {
+		if left <= 0 {
+			return fallback, nil
+		}
+		t := time.NewTimer(left)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-e.done:
+		return e.val, e.err
+	case <-timeout:
+		return fallback, nil
+	case <-ctx.Done():
+		var zero V
+		return zero, ctx.Err()
+	}
+}
+
 // startLocked starts the load of k, with prev (nil or expired) as its
 // fallback; m.mu is held.
 func (m *memo[K, V]) startLocked(ctx context.Context, k K, prev *memoEntry[V], load func(context.Context) (V, error)) *memoEntry[V] {
-	e := &memoEntry[V]{done: make(chan struct{})}
+	e := &memoEntry[V]{done: make(chan struct{}), started: time.Now()}
 	if prev != nil && prev.good {
 		e.val, e.good = prev.val, true // the fallback if the reload fails
 		e.forced, e.failed = prev.forced, prev.failed
@@ -207,6 +249,56 @@ func (m *memo[K, V]) forget(k K) {
 	m.mu.Lock()
 	delete(m.entries, k)
 	m.mu.Unlock()
+}
+
+// expire makes k's value expire now, as expireIf does, when match says
+// so of it; when k is reloading, its fallback is no longer served (getStale
+// and last wait for the reload): a value the server changed since, or
+// one refreshed, is never given again while the server answers.
+func (m *memo[K, V]) expire(k K, match func(V) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[k]; ok {
+		m.expireLocked(e, match)
+	}
+}
+
+// expireKeys is expire of every key match accepts.
+func (m *memo[K, V]) expireKeys(match func(K) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, e := range m.entries {
+		if match(k) {
+			m.expireLocked(e, nil)
+		}
+	}
+}
+
+// expireLocked is expire of e (any value when match is nil); m.mu is held.
+func (m *memo[K, V]) expireLocked(e *memoEntry[V], match func(V) bool) {
+	if !e.good || match != nil && !match(e.val) {
+		return
+	}
+	e.forced = true
+	select {
+	case <-e.done:
+		e.expires = time.Time{}
+	default: // reloading: its fallback is the value expired
+	}
+}
+
+// values returns the values that loaded (fresh or stale) of the keys
+// match accepts.
+func (m *memo[K, V]) values(match func(K) bool) []V {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []V
+	for k, e := range m.entries {
+		if e.good && match(k) {
+			out = append(out, e.val)
+		}
+	}
+	return out
 }
 
 // expireIf makes the loaded entries whose key matches expire now: the next

@@ -128,10 +128,15 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle
 	if err != nil {
 		return nil, 0, a.fs.fail("open", a.path, err)
 	}
-	if prev := a.version.Swap(&obj.Key); prev != nil && *prev != obj.Key {
-		// The asset changed since it was last opened: drop the pages a
-		// memory map of the old version left in the page cache. Not
-		// from inside the operation: notifications must not wait on it.
+	prev := a.version.Swap(&obj.Key)
+	if prev != nil && *prev != obj.Key || obj.Size != a.shown.Load() {
+		// The asset changed since it was last opened, or the server's
+		// size is not the one the kernel was told (file:size wrong):
+		// drop the pages a memory map of the old version left in the
+		// page cache, and the attributes, so that the next stat asks
+		// (catalog.Size gives the server's size now). Not from inside
+		// the operation: notifications must not wait on it.
+		a.shown.Store(obj.Size)
 		go a.NotifyContent(0, 0)
 	}
 	// Direct I/O (see the package doc): reads arrive as the application
