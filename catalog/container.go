@@ -109,12 +109,14 @@ type containers struct {
 	once   sync.Once
 	zips   *memo[string, *ZipArchive]
 	stores *memo[string, *zarrstore.Store] // by assetID
+	denies *memo[string, bool]             // by assetID: StoreDeniesMissing
 }
 
 func (c *Catalog) containerMemos() *containers {
 	c.ctr.once.Do(func() {
 		c.ctr.zips = newMemo[string, *ZipArchive](c.o.TTL, c.o.Timeout, c.o.Now)
 		c.ctr.stores = newMemo[string, *zarrstore.Store](c.o.TTL, c.o.Timeout, c.o.Now)
+		c.ctr.denies = newMemo[string, bool](c.o.TTL, c.o.Timeout, c.o.Now)
 	})
 	return &c.ctr
 }

@@ -104,3 +104,26 @@ func (c *Catalog) readStoreKey(ctx context.Context, it *Item, a *remote.Asset, k
 	}
 	return data, err == nil, err
 }
+
+// absentStoreKey is a key no Zarr store holds: what the server answers for
+// it is its answer for a key it does not have (StoreDeniesMissing).
+const absentStoreKey = ".stacfs-absent-key"
+
+// StoreDeniesMissing reports whether the server of the Zarr store a
+// answers 403 (not 404) for a key it does not have, as object stores that
+// forbid listing a bucket do: a 403 for a chunk then means the chunk is
+// missing (the fill value), else it is a refusal. It asks for a key no
+// store holds, once per store (cached for the metadata TTL); an error
+// when that request fails otherwise (the server down).
+func (c *Catalog) StoreDeniesMissing(ctx context.Context, it *Item, a *remote.Asset) (bool, error) {
+	return c.containerMemos().denies.get(ctx, assetID(it, a), func(ctx context.Context) (bool, error) {
+		_, _, err := c.readStoreKey(ctx, it, a, absentStoreKey)
+		if errors.Is(err, remote.ErrDenied) {
+			return true, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("zarr store %q of %s: what a missing key answers: %w", a.Key, it.ID, err)
+		}
+		return false, nil // 404 (or, oddly, found)
+	})
+}

@@ -28,6 +28,7 @@ type assetFile struct {
 	asset *remote.Asset
 	path  string
 	mtime time.Time
+	store *remote.Asset // the Zarr store whose key this is; nil for other assets
 
 	shown   atomic.Int64           // the size last reported to the kernel
 	version atomic.Pointer[string] // the cache key (URL and version) of the last open
@@ -55,7 +56,10 @@ func (a *assetFile) fillSize(ctx context.Context, out *fuse.Attr, learn bool) sy
 		size, err = a.cat.StreamSize(ctx, a.item, a.asset)
 	}
 	if err != nil {
-		return a.fs.fail("stat", a.path, err)
+		if errno := a.statFailed(ctx, err); errno != 0 {
+			return errno
+		}
+		size = -1 // a Zarr key shown although its stat failed: its open fails (zarrdir.go)
 	}
 	if size < 0 {
 		size = 0 // unknown until the file is read whole (stream_stat_limit = 0)
@@ -117,7 +121,7 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle
 		// because the kernel must not trust the size it has (0).
 		st, err := a.cat.OpenStream(a.item, a.asset)
 		if err != nil {
-			return nil, 0, a.fs.fail("open", a.path, err)
+			return nil, 0, a.failed("open", err)
 		}
 		if st.Done() && st.Size() == a.shown.Load() {
 			// Spooled whole earlier, and the kernel knows the size.
@@ -126,7 +130,7 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle
 		return &streamHandle{file: a, st: st}, fuse.FOPEN_DIRECT_IO, 0
 	}
 	if err != nil {
-		return nil, 0, a.fs.fail("open", a.path, err)
+		return nil, 0, a.failed("open", err)
 	}
 	prev := a.version.Swap(&obj.Key)
 	if prev != nil && *prev != obj.Key || obj.Size != a.shown.Load() {
@@ -158,7 +162,7 @@ func (h *streamHandle) Read(ctx context.Context, dest []byte, off int64) (_ fuse
 	defer h.file.fs.op("read", h.file.path, &errno)()
 	n, err := h.st.ReadAt(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, h.file.fs.fail("read", h.file.path, err)
+		return nil, h.file.failed("read", err)
 	}
 	return fuse.ReadResultData(dest[:n]), 0
 }
@@ -200,7 +204,7 @@ func (h *assetHandle) Read(ctx context.Context, dest []byte, off int64) (_ fuse.
 	b, release, err := h.r.ReadView(ctx, dest, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		release()
-		return nil, h.file.fs.fail("read", h.file.path, err)
+		return nil, h.file.failed("read", err)
 	}
 	if h.file.fs.o.Served != nil {
 		h.file.fs.o.Served(len(b))
