@@ -26,12 +26,13 @@ func TestMemoStaleOnErrorAndErrTTL(t *testing.T) {
 		want    int
 		wantErr bool
 		calls   int
+		failed  bool // failed tells the reload's error
 	}{
-		{0, false, 1, false, 1},                // loads
-		{30 * time.Second, false, 1, false, 1}, // cached
-		{time.Minute, true, 1, false, 2},       // expired, reload fails: the stale value
-		{time.Second, true, 1, false, 2},       // within errTTL: no new load
-		{3 * time.Second, false, 3, false, 3},  // reload works
+		{0, false, 1, false, 1, false},                // loads
+		{30 * time.Second, false, 1, false, 1, false}, // cached
+		{time.Minute, true, 1, false, 2, true},        // expired, reload fails: the stale value
+		{time.Second, true, 1, false, 2, true},        // within errTTL: no new load
+		{3 * time.Second, false, 3, false, 3, false},  // reload works
 	}
 	for i, s := range steps {
 		clock = clock.Add(s.advance)
@@ -39,6 +40,9 @@ func TestMemoStaleOnErrorAndErrTTL(t *testing.T) {
 		v, err := m.get(ctx, "k", load)
 		if v != s.want || (err != nil) != s.wantErr || calls != s.calls {
 			t.Errorf("step %d: %d, %v after %d loads; want %d, err %v, %d loads", i, v, err, calls, s.want, s.wantErr, s.calls)
+		}
+		if f := m.failed("k"); (f != nil) != s.failed {
+			t.Errorf("step %d: failed = %v, want an error: %v", i, f, s.failed)
 		}
 	}
 	// Nothing to fall back on: the error is remembered for errTTL only.

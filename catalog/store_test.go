@@ -91,3 +91,35 @@ func TestStore(t *testing.T) {
 		t.Errorf("store key asset %+v, head %d", ka, c.headSizeOf(ka))
 	}
 }
+
+// TestStoreDeniesMissing: a store answers 403 for a missing key when it
+// answers so for a key no store holds; asked once per store; a failure of
+// that request is an error, not an answer.
+func TestStoreDeniesMissing(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		missing error
+		want    bool
+		wantErr bool
+	}{
+		{"404 for a missing key", remote.ErrNotFound, false, false},
+		{"403 for a missing key", remote.ErrDenied, true, false},
+		{"server down", &remote.StatusError{Code: 503}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ks := &keyServer{missing: tc.missing}
+			c := New(&fakeSource{}, ks, Options{})
+			it := &Item{Item: remote.Item{ID: "P", Collection: "C"}}
+			a := &remote.Asset{Key: "product", Href: "https://objects.example/b/P.zarr?sig=1", Type: "application/vnd+zarr", Size: -1}
+			for range 2 {
+				got, err := c.StoreDeniesMissing(context.Background(), it, a)
+				if got != tc.want || (err != nil) != tc.wantErr {
+					t.Fatalf("StoreDeniesMissing = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
+				}
+			}
+			if len(ks.asked) != 1 || !strings.HasPrefix(ks.asked[0], absentStoreKey+" ") {
+				t.Errorf("asked %q, want %s once", ks.asked, absentStoreKey)
+			}
+		})
+	}
+}

@@ -280,10 +280,10 @@ ds = xr.Dataset(
 ds.chunk({"time": 1, "y": 15, "x": 20}).to_zarr(sys.argv[1], consolidated=True, mode="w")
 `
 
-// TestZarrStore: a Zarr asset shows as a folder of its store's keys, and
-// xarray reads it as it reads a local copy, fetching only what it reads.
-func TestZarrStore(t *testing.T) {
-	t.Parallel()
+// requireZarr needs Debian's python3 with zarr and xarray (a test fails
+// without them in CI, else skips).
+func requireZarr(t *testing.T) {
+	t.Helper()
 	requireTool(t, "/usr/bin/python3")
 	if out, err := exec.Command("/usr/bin/python3", "-c", "import zarr, xarray").CombinedOutput(); err != nil {
 		if os.Getenv("CI") != "" {
@@ -291,6 +291,13 @@ func TestZarrStore(t *testing.T) {
 		}
 		t.Skipf("python3-zarr or python3-xarray missing: %s", out)
 	}
+}
+
+// TestZarrStore: a Zarr asset shows as a folder of its store's keys, and
+// xarray reads it as it reads a local copy, fetching only what it reads.
+func TestZarrStore(t *testing.T) {
+	t.Parallel()
+	requireZarr(t)
 	local := filepath.Join(t.TempDir(), "S2B_MSIL2A_20240305.zarr")
 	run(t, "/usr/bin/python3", "-c", writeZarr, local)
 	if err := os.Remove(filepath.Join(local, "precip", "2.1.1")); err != nil {

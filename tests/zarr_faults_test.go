@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -60,13 +59,7 @@ type bandRead struct {
 // once the server answers, the chunks read.
 func TestZarrChunkFaults(t *testing.T) {
 	t.Parallel()
-	requireTool(t, "/usr/bin/python3")
-	if out, err := exec.Command("/usr/bin/python3", "-c", "import zarr, xarray").CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("python3-zarr and python3-xarray are required (run scripts/install-deps.sh): %v\n%s", err, out)
-		}
-		t.Skipf("python3-zarr or python3-xarray missing: %s", out)
-	}
+	requireZarr(t)
 	local := filepath.Join(t.TempDir(), "bands.zarr")
 	run(t, "/usr/bin/python3", "-c", writeBands, local)
 	if err := os.Remove(filepath.Join(local, "b02", "1.2")); err != nil { // at the fill value
