@@ -138,14 +138,34 @@ func (a *assetFile) Open(ctx context.Context, flags uint32) (_ fusefs.FileHandle
 		// size is not the one the kernel was told (file:size wrong):
 		// drop the pages a memory map of the old version left in the
 		// page cache, and the attributes, so that the next stat asks
-		// (catalog.Size gives the server's size now). Not from inside
-		// the operation: notifications must not wait on it.
+		// (catalog.Size gives the server's size now).
 		a.shown.Store(obj.Size)
-		go a.NotifyContent(0, 0)
+		a.dropKernelCache()
 	}
 	// Direct I/O (see the package doc): reads arrive as the application
 	// made them, and the block cache plans from them.
 	return &assetHandle{file: a, r: a.fs.o.Cache.NewReader(obj)}, fuse.FOPEN_DIRECT_IO, 0
+}
+
+// notifyWait is how long an open waits for the kernel to drop a file's
+// cached attributes and pages (dropKernelCache).
+const notifyWait = 100 * time.Millisecond
+
+// dropKernelCache drops the kernel's cached attributes and pages of the
+// file, waiting for that up to notifyWait, so that the fstat a program
+// makes right after its open (tar does) sees the new size. The
+// notification is sent from another goroutine: an operation must not
+// wait on one without a bound.
+func (a *assetFile) dropKernelCache() {
+	done := make(chan struct{})
+	go func() {
+		a.NotifyContent(0, 0)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(notifyWait):
+	}
 }
 
 // streamHandle is an open asset of unknown length, read as one stream.
