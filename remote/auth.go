@@ -123,12 +123,20 @@ func (c *Client) chain(hc *http.Client, req *http.Request) (*http.Response, stri
 		if scheme == "https" {
 			sawHTTPS = true
 		}
+		if err := c.breakers().allow(cur.URL, time.Now()); err != nil {
+			return nil, "", fmt.Errorf("%s %s: %w", cur.Method, RedactURL(cur.URL.String()), err)
+		}
 		release, err := c.acquire(ctx, cur.URL)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s %s: wait for a connection slot: %w", cur.Method, RedactURL(cur.URL.String()), err)
 		}
 		began := time.Now()
 		resp, err := hc.Do(cur)
+		if err == nil {
+			c.breakers().answered(cur.URL, time.Now(), c.logger())
+		} else if cause := unreachableCause(cur.Context(), err); cause != nil {
+			c.breakers().unreachable(cur.URL, cause, began, time.Now())
+		}
 		if c != nil && c.Observer != nil {
 			status := 0
 			if resp != nil {

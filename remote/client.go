@@ -54,6 +54,7 @@ type Client struct {
 	Observer Observer
 
 	lim       limiter       // per-origin semaphores
+	hosts     hostBreakers  // per-origin circuit breakers (hosts down)
 	retryBase time.Duration // first backoff step, 0 -> retryBase (tests shorten it)
 }
 

@@ -74,6 +74,7 @@ func (r *retrier) retry(err error) error {
 		r.step++
 	}
 	if left := time.Until(r.deadline); wait >= left {
+		r.c.breakers().gaveUp(r.start, time.Now(), r.c.logger())
 		if l := r.c.logger(); l != nil {
 			l.LogAttrs(r.ctx, slog.LevelWarn, "giving up", slog.String("method", r.method), slog.String("url", r.url),
 				slog.Int("attempts", r.attempts), slog.Duration("took", time.Since(r.start)), slog.String("cause", err.Error()))
@@ -109,7 +110,7 @@ func (r *retrier) canceled(err error) error {
 // retryable reports whether err is worth another attempt, and the wait the server asked
 // for (Retry-After), or -1.
 func retryable(err error) (bool, time.Duration) {
-	if errors.Is(err, ErrChanged) || errors.Is(err, ErrBadResponse) || errors.Is(err, ErrDenied) ||
+	if errors.Is(err, ErrHostDown) || errors.Is(err, ErrChanged) || errors.Is(err, ErrBadResponse) || errors.Is(err, ErrDenied) ||
 		(errors.Is(err, context.Canceled) && !errors.Is(err, errStalled)) {
 		return false, -1
 	}
