@@ -172,23 +172,25 @@ func TestStatChangedAtRead(t *testing.T) {
 	}
 }
 
-// TestRefreshExpiresStats: Refresh of a folder expires the stats of the
-// assets under it, so the next open sees a changed asset; a refresh of
+// TestRefreshExpiresStats: Refresh of a folder (RefreshItem of an item)
+// expires the stats of the assets under it, so the next open sees a changed asset; a refresh of
 // another folder leaves them.
 func TestRefreshExpiresStats(t *testing.T) {
 	for _, tc := range []struct {
 		coll             string
 		year, month, day int
 		seesNewVersion   bool
+		item             bool // RefreshItem of the asset's item instead
 	}{
-		{"", 0, 0, 0, true},
-		{"C", 0, 0, 0, true},
-		{"C", 2024, 0, 0, true},
-		{"C", 2024, 2, 0, true},
-		{"C", 2024, 2, 29, true},
-		{"C", 2024, 2, 28, false},
-		{"C", 2023, 0, 0, false},
-		{"D", 0, 0, 0, false},
+		{item: true, seesNewVersion: true},
+		{"", 0, 0, 0, true, false},
+		{"C", 0, 0, 0, true, false},
+		{"C", 2024, 0, 0, true, false},
+		{"C", 2024, 2, 0, true, false},
+		{"C", 2024, 2, 29, true, false},
+		{"C", 2024, 2, 28, false, false},
+		{"C", 2023, 0, 0, false, false},
+		{"D", 0, 0, 0, false, false},
 	} {
 		srv := &objectServer{objects: map[string][]byte{"data": []byte("version one")}, etag: `"v1"`}
 		c, it, _ := assetCatalog(t, srv, -1, nil)
@@ -199,13 +201,17 @@ func TestRefreshExpiresStats(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv.set("data", []byte("version two"), `"v2"`)
-		c.Refresh(tc.coll, tc.year, tc.month, tc.day)
+		if tc.item {
+			c.RefreshItem(it)
+		} else {
+			c.Refresh(tc.coll, tc.year, tc.month, tc.day)
+		}
 		obj, err := c.Object(ctx, it, a)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := obj.Key != old.Key; got != tc.seesNewVersion {
-			t.Errorf("Refresh(%q, %d, %d, %d): new version seen %v, want %v", tc.coll, tc.year, tc.month, tc.day, got, tc.seesNewVersion)
+			t.Errorf("Refresh(%q, %d, %d, %d) (item %v): new version seen %v, want %v", tc.coll, tc.year, tc.month, tc.day, tc.item, got, tc.seesNewVersion)
 		}
 	}
 }

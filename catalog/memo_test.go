@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -127,4 +128,67 @@ func TestMemoLast(t *testing.T) {
 		t.Fatalf("get after the refresh = %d, want 3", v)
 	}
 	check("reloaded after the refresh", 3, true, true, 3)
+}
+
+// TestMemoGetStale: past its TTL, a value whose reload does not answer
+// within wait is served stale (at once while that reload goes on); one
+// expired by a refresh or a change (expire), also while reloading, or
+// none, is waited for.
+func TestMemoGetStale(t *testing.T) {
+	const wait = 50 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		expire bool // expire the value (a refresh) before the get
+		first  bool // no value has loaded yet
+		want   int  // the value the get gives while the reload hangs; 0: it waits
+	}{
+		{name: "stale while the reload hangs", want: 1},
+		{name: "expired by a refresh", expire: true},
+		{name: "nothing loaded", first: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			clock := time.Unix(0, 0)
+			now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+			m := newMemo[string, int](time.Minute, time.Minute, now)
+			ctx := context.Background()
+			if !tc.first {
+				if v, err := m.getStale(ctx, "k", wait, func(context.Context) (int, error) { return 1, nil }); v != 1 || err != nil {
+					t.Fatalf("first load: %d %v", v, err)
+				}
+				mu.Lock()
+				clock = clock.Add(2 * time.Minute)
+				mu.Unlock()
+			}
+			hang := make(chan struct{})
+			defer close(hang)
+			reload := func(ctx context.Context) (int, error) {
+				<-hang
+				return 2, nil
+			}
+			if tc.expire {
+				m.expireKeys(func(string) bool { return true })
+			}
+			for i := range 2 { // the second get finds the reload in flight
+				gctx, cancel := context.WithTimeout(ctx, 5*wait)
+				v, err := m.getStale(gctx, "k", wait, reload)
+				cancel()
+				if tc.want == 0 {
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("get %d: %d %v, want it to wait for the reload", i, v, err)
+					}
+				} else if v != tc.want || err != nil {
+					t.Errorf("get %d: %d %v, want the stale %d", i, v, err, tc.want)
+				}
+			}
+			if tc.want != 0 {
+				m.expire("k", func(v int) bool { return v == 1 }) // in flight: a change found
+				gctx, cancel := context.WithTimeout(ctx, 5*wait)
+				defer cancel()
+				if v, err := m.getStale(gctx, "k", wait, reload); !errors.Is(err, context.DeadlineExceeded) {
+					t.Errorf("get after expire while reloading: %d %v, want it to wait", v, err)
+				}
+			}
+		})
+	}
 }

@@ -60,9 +60,15 @@ func (c *Catalog) refreshStats(coll string, year, month, day int) {
 	for _, l := range c.items.values(dayIn(coll, year, month, day)) {
 		items, _ := l.Sorted()
 		for _, it := range items {
-			for i := range it.Assets {
-				c.stats.expire(assetID(it, &it.Assets[i]), nil)
-			}
+			c.RefreshItem(it)
 		}
+	}
+}
+
+// RefreshItem expires the stats of an item's assets (see Refresh): the
+// next open of one asks the server for its size and version.
+func (c *Catalog) RefreshItem(it *Item) {
+	for i := range it.Assets {
+		c.stats.expire(assetID(it, &it.Assets[i]), nil)
 	}
 }

@@ -2,8 +2,9 @@ package fs
 
 // RefreshXattr is the extended attribute whose read on a folder makes the
 // catalog list that folder and every folder below it again at their next
-// listing, instead of after metadata_ttl (stacfs refresh PATH reads it).
-// It is not listed by listxattr, so getfattr -d never triggers it.
+// listing, instead of after metadata_ttl, and the next open of a file
+// below it ask the server for its size and version (stacfs refresh PATH
+// reads it). It is not listed by listxattr, so getfattr -d never triggers it.
 const RefreshXattr = "user.stacfs.refresh"
 
 // refresher is a folder whose listings can be refreshed.
@@ -31,11 +32,16 @@ func (d viewsDir) refresh() {
 
 func (d dateDir) refresh() { d.cat.Refresh(d.col.ID, d.year, d.month, d.day) }
 
+// refresh of an item folder (or a sub-folder of it): its files' next opens
+// ask the server for their size and version.
+func (d itemDir) refresh() { d.cat.RefreshItem(d.item) }
+
 // refreshed is the value of RefreshXattr: what was done.
 var refreshed = []byte("refreshed")
 
-// refreshDir refreshes d's listings (a folder that has none, such as an
-// item's, has nothing to refresh) and returns RefreshXattr's value.
+// refreshDir refreshes d's listings and the stats of the files below it
+// (a folder that has neither, such as a zip's, has nothing to refresh) and
+// returns RefreshXattr's value.
 func refreshDir(d *dir) []byte {
 	if r, ok := d.l.(refresher); ok {
 		r.refresh()

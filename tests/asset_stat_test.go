@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -77,8 +78,9 @@ func TestCachedFileWhileAssetServerDown(t *testing.T) {
 
 // TestChangedAssetNextOpen: once a read finds an asset changed (ESTALE
 // for that open file), the next open reads the new version at once (not
-// after metadata_ttl, 5 min here); after `stacfs refresh` of its day, an
-// open reads a newer version without an ESTALE first.
+// after metadata_ttl, 5 min here); after `stacfs refresh` of its day, its
+// item, the file or the mount, an open reads a newer version without an
+// ESTALE first.
 func TestChangedAssetNextOpen(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, fakestac.Options{})
@@ -100,13 +102,17 @@ func TestChangedAssetNextOpen(t *testing.T) {
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, v2) {
 		t.Fatalf("a new open after the change: %v; want the new version", err)
 	}
-	v3 := version("third version ")
-	f.srv.SetAssetContent(asset, v3)
-	if out, errOut, code := runStacfs(t, "refresh", day); code != 0 {
-		t.Fatalf("refresh: exit %d\n%s\n%s", code, out, errOut)
-	}
-	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, v3) {
-		t.Fatalf("an open after the change and stacfs refresh: %v; want the newest version", err)
+	// stacfs refresh of the day, of the item, of the file (its folder) or
+	// of the mount: the next open asks for the version, no ESTALE first.
+	for i, target := range []string{day, filepath.Dir(path), path, m.Dir} {
+		newer := version(fmt.Sprintf("version %d ", i+3))
+		f.srv.SetAssetContent(asset, newer)
+		if out, errOut, code := runStacfs(t, "refresh", target); code != 0 {
+			t.Fatalf("refresh %s: exit %d\n%s\n%s", target, code, out, errOut)
+		}
+		if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, newer) {
+			t.Errorf("an open after the change and stacfs refresh %s: %v; want the newest version", target, err)
+		}
 	}
 }
 

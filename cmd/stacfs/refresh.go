@@ -14,7 +14,8 @@ import (
 
 // cmdRefresh makes a running mount list folders again at once instead of
 // after metadata_ttl: it reads the folder's refresh attribute, which the
-// mount answers by expiring the cached listings of that folder and below.
+// mount answers by expiring the cached listings of that folder and below,
+// and the sizes and versions of the files there.
 func cmdRefresh(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := newFlagSet("refresh", "stacfs refresh PATH...", stdout, stderr)
 	pos, err := parse(fl, args)
@@ -38,7 +39,7 @@ func cmdRefresh(_ context.Context, args []string, stdout, stderr io.Writer) erro
 		if _, err := unix.Getxattr(dir, stacfs.RefreshXattr, buf); err != nil {
 			return fmt.Errorf("refresh %s: %w", dir, err)
 		}
-		fmt.Fprintf(stdout, "refreshed %s: its next listing, and those of the folders below it, ask the server\n", dir)
+		fmt.Fprintf(stdout, "refreshed %s: its next listing, those of the folders below it and the next opens of its files ask the server\n", dir)
 	}
 	return nil
 }
