@@ -59,7 +59,7 @@ func (a *assetFile) fillSize(ctx context.Context, out *fuse.Attr, learn bool) sy
 		if errno := a.statFailed(ctx, err); errno != 0 {
 			return errno
 		}
-		size = -1 // a Zarr key shown although its stat failed: its open fails (zarrdir.go)
+		size = failedKeySize // a Zarr key shown although its stat failed: its open fails (zarrdir.go)
 	}
 	if size < 0 {
 		size = 0 // unknown until the file is read whole (stream_stat_limit = 0)

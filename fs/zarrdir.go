@@ -77,9 +77,15 @@ func (d zarrDir) list(ctx context.Context) (listing, error) {
 // missing: a 404, or a 403 from a store that answers 403 for a key it does
 // not have (catalog.StoreDeniesMissing). Any other failure (5xx, reset,
 // timeout, a 403 that is a refusal) shows the key as a file of unknown
-// size (0, attributes not cached, as a stream's), and its open fails with
-// the error (EIO; EACCES for a refusal) and an ERROR log naming the store
-// and the key: the reader raises instead of filling the chunk.
+// size (failedKeySize, attributes not cached, as a stream's), and its open
+// fails with the error (EIO; EACCES for a refusal) and an ERROR log naming
+// the store and the key: the reader raises instead of filling the chunk.
+
+// failedKeySize is the size shown for a Zarr key whose stat failed. Not 0:
+// GNU tar and bsdtar archive a file of size 0 without opening it, so they
+// would store an empty chunk with no error; cp, tar and the rest open a
+// file of size 1, and fail.
+const failedKeySize = 1
 
 // statFailed is the errno of a stat that failed with err; 0 for a Zarr key
 // that is then shown as a file of unknown size (see above).

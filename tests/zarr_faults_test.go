@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -49,6 +50,9 @@ type bandRead struct {
 	NaN   int     `json:"nan"`
 	Sum   float64 `json:"sum"`
 }
+
+// failedKeySize is the size shown for a failing Zarr key (fs/zarrdir.go).
+const failedKeySize = 1
 
 // TestZarrChunkFaults: a chunk whose request fails (503, a reset
 // connection, a 403 from a store that answers 404 for a missing key) makes
@@ -164,11 +168,11 @@ func TestZarrChunkFaults(t *testing.T) {
 		t.Errorf("no ERROR naming the store and the chunk b08/1.1")
 	}
 
-	// What other tools see of a failing chunk: a file of size 0 whose
-	// read fails.
+	// What other tools see of a failing chunk: a file of size 1 (not 0:
+	// tar would archive it without opening it) whose read fails.
 	chunkPath := filepath.Join(item, "store.zarr", "b08", "0.1")
-	if fi, err := os.Stat(chunkPath); err != nil || fi.Size() != 0 {
-		t.Errorf("stat of the failing chunk: %v, %v; want size 0", fi, err)
+	if fi, err := os.Stat(chunkPath); err != nil || fi.Size() != 1 {
+		t.Errorf("stat of the failing chunk: %v, %v; want size 1", fi, err)
 	}
 	if _, err := os.ReadFile(chunkPath); !errors.Is(err, syscall.EIO) {
 		t.Errorf("read of the failing chunk: %v, want EIO", err)
@@ -177,12 +181,26 @@ func TestZarrChunkFaults(t *testing.T) {
 		t.Errorf("stat of the missing chunk: %v, want ENOENT", err)
 	}
 
+	// cp -r and tar copy the other keys and fail on it, exiting non-zero.
+	dst := filepath.Join(t.TempDir(), "copy")
+	out, err := exec.Command("cp", "-r", filepath.Join(item, "store.zarr"), dst).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "b08/0.1") || !strings.Contains(string(out), "Input/output error") {
+		t.Errorf("cp -r of the store: %v %s, want a failure naming b08/0.1", err, out)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "b08", "0.0")); err != nil || len(b) == 0 {
+		t.Errorf("cp -r did not copy the good chunk b08/0.0: %v", err)
+	}
+	out, err = exec.Command("tar", "-cf", filepath.Join(t.TempDir(), "s.tar"), "-C", item, "store.zarr").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "b08/0.1") {
+		t.Errorf("tar of the store: %v %s, want a failure naming b08/0.1", err, out)
+	}
+
 	mu.Lock()
 	down = false
 	mu.Unlock()
 	time.Sleep(2100 * time.Millisecond) // failures are remembered for 2 s
 	check("store.zarr after the outage", read("store.zarr"), nil)
-	if fi, err := os.Stat(chunkPath); err != nil || fi.Size() == 0 {
-		t.Errorf("stat of the chunk after the outage: %v, %v; want its size", fi, err)
+	if fi, err := os.Stat(chunkPath); err != nil || fi.Size() <= failedKeySize {
+		t.Errorf("stat of the chunk after the outage: %v, %v; want its size, not the placeholder", fi, err)
 	}
 }
