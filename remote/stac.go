@@ -117,24 +117,19 @@ func (c *Catalog) Landing(ctx context.Context) (*Landing, error) {
 		return c.landing, c.landing != nil
 	}
 	// One fetch serves every caller waiting for it (bounded by the retry budget).
-	return shared(ctx, &c.loads, "landing", peek, func(ctx context.Context) (*Landing, error) {
-		l, err := c.fetchLanding(ctx)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.landing == nil {
-			c.landing = l
-		}
-		return c.landing, nil
-	})
+	return shared(ctx, &c.loads, "landing", peek, c.loadLanding)
 }
 
 // ProbeLanding fetches the landing page once, bounded by ctx alone, and memoises it as
 // Landing does. Unlike Landing, the fetch is not shared with other callers, so the end of
 // ctx ends the request: start-up checks give each try its own deadline and try again.
 func (c *Catalog) ProbeLanding(ctx context.Context) (*Landing, error) {
+	return c.loadLanding(ctx)
+}
+
+// loadLanding fetches the landing page and memoises it (the first one
+// memoised wins).
+func (c *Catalog) loadLanding(ctx context.Context) (*Landing, error) {
 	l, err := c.fetchLanding(ctx)
 	if err != nil {
 		return nil, err
