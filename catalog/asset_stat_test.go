@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stacfs/stacfs/cache"
 	"github.com/stacfs/stacfs/remote"
 )
 
@@ -143,19 +144,27 @@ func TestStatStaleWhileServerDown(t *testing.T) {
 	}
 }
 
+// openThenChange opens the asset of a catalog over a stub server, then
+// replaces it on the server with a new version holding v2.
+func openThenChange(t *testing.T, v2 string) (*Catalog, *Item, *remote.Asset, cache.Object) {
+	t.Helper()
+	srv := &objectServer{objects: map[string][]byte{"data": []byte("version one")}, etag: `"v1"`}
+	c, it, _ := assetCatalog(t, srv, -1, nil)
+	a := &it.Assets[0]
+	old, err := c.Object(context.Background(), it, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.set("data", []byte(v2), `"v2"`)
+	return c, it, a, old
+}
+
 // TestStatChangedAtRead: a read that finds the asset changed (412) fails
 // with ErrChanged, and the next open reads the new version: the stat is
 // not kept for the rest of its TTL.
 func TestStatChangedAtRead(t *testing.T) {
-	srv := &objectServer{objects: map[string][]byte{"data": []byte("version one")}, etag: `"v1"`}
-	c, it, _ := assetCatalog(t, srv, -1, nil)
+	c, it, a, old := openThenChange(t, "version two, longer")
 	ctx := context.Background()
-	a := &it.Assets[0]
-	old, err := c.Object(ctx, it, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.set("data", []byte("version two, longer"), `"v2"`)
 	p := make([]byte, 4)
 	if _, err := old.Src.ReadAt(ctx, p, 0); !errors.Is(err, remote.ErrChanged) {
 		t.Fatalf("read of the old version: %v; want ErrChanged", err)
@@ -192,15 +201,8 @@ func TestRefreshExpiresStats(t *testing.T) {
 		{"C", 2023, 0, 0, false, false},
 		{"D", 0, 0, 0, false, false},
 	} {
-		srv := &objectServer{objects: map[string][]byte{"data": []byte("version one")}, etag: `"v1"`}
-		c, it, _ := assetCatalog(t, srv, -1, nil)
+		c, it, a, old := openThenChange(t, "version two")
 		ctx := context.Background()
-		a := &it.Assets[0]
-		old, err := c.Object(ctx, it, a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv.set("data", []byte("version two"), `"v2"`)
 		if tc.item {
 			c.RefreshItem(it)
 		} else {
