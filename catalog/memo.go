@@ -57,7 +57,7 @@ type memoEntry[V any] struct {
 	// failed is the error of the last reload when val is the stale value
 	// it fell back on (see failed); nil once a reload succeeds.
 	failed  error
-	forced  bool      // expired by expireIf (a refresh): last does not serve val
+	forced  bool      // expired by expire or expireKeys (a refresh, a change): last does not serve val
 	started time.Time // when the load began (wall clock: getStale waits by it)
 }
 
@@ -105,7 +105,7 @@ func (m *memo[K, V]) entryLocked(ctx context.Context, k K, load func(context.Con
 // getStale is get for a value past its TTL: its reload is waited for at
 // most wait from its start, then the last value that loaded is served
 // (stale while revalidating), so that an outage costs a caller at most
-// wait, not the reload's retries. A value a refresh expired (expireIf,
+// wait, not the reload's retries. A value a refresh expired (expireKeys,
 // expire), or none, is waited for as get does.
 func (m *memo[K, V]) getStale(ctx context.Context, k K, wait time.Duration, load func(context.Context) (V, error)) (V, error) {
 	m.mu.Lock()
@@ -155,7 +155,7 @@ func (m *memo[K, V]) startLocked(ctx context.Context, k K, prev *memoEntry[V], l
 // last returns the last value that loaded for k without waiting: fresh, or
 // past its TTL (stale while it reloads: a value past its TTL has its
 // reload started, as get would, and the callers after it see the new
-// value). ok is false when k has no value, or when a refresh (expireIf)
+// value). ok is false when k has no value, or when a refresh (expireKeys)
 // expired it: the caller then gets, and waits.
 func (m *memo[K, V]) last(ctx context.Context, k K, load func(context.Context) (V, error)) (v V, fresh, ok bool) {
 	m.mu.Lock()
@@ -251,10 +251,11 @@ func (m *memo[K, V]) forget(k K) {
 	m.mu.Unlock()
 }
 
-// expire makes k's value expire now, as expireIf does, when match says
-// so of it; when k is reloading, its fallback is no longer served (getStale
-// and last wait for the reload): a value the server changed since, or
-// one refreshed, is never given again while the server answers.
+// expire makes k's value expire now (the next get loads again, with it
+// as the fallback if that fails) when match says so of it; when k is
+// reloading, its fallback is no longer served (getStale and last wait for
+// the reload): a value the server changed since, or one refreshed, is
+// never given again while the server answers.
 func (m *memo[K, V]) expire(k K, match func(V) bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -299,21 +300,4 @@ func (m *memo[K, V]) values(match func(K) bool) []V {
 		}
 	}
 	return out
-}
-
-// expireIf makes the loaded entries whose key matches expire now: the next
-// get loads again, with the old value as its fallback if that fails. A load
-// in flight is left to finish: it is fresh.
-func (m *memo[K, V]) expireIf(match func(K) bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for k, e := range m.entries {
-		select {
-		case <-e.done:
-			if match(k) {
-				e.expires, e.forced = time.Time{}, true
-			}
-		default:
-		}
-	}
 }

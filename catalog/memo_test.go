@@ -82,7 +82,7 @@ func TestMemoDropsOldEntries(t *testing.T) {
 
 // TestMemoLast: last serves the value that loaded, fresh or past its TTL
 // (starting the reload, without waiting for it), and nothing before the
-// first load or after a refresh (expireIf).
+// first load or after a refresh (expireKeys).
 func TestMemoLast(t *testing.T) {
 	var clock atomic.Int64
 	now := func() time.Time { return time.Unix(clock.Load(), 0) }
@@ -122,7 +122,7 @@ func TestMemoLast(t *testing.T) {
 		t.Fatalf("get after the reload = %d, %v; want 2", v, err)
 	}
 	check("reloaded", 2, true, true, 2)
-	m.expireIf(func(string) bool { return true })
+	m.expireKeys(func(string) bool { return true })
 	check("after a refresh", 0, false, false, 2)
 	if v, _ := m.get(ctx, "k", load); v != 3 {
 		t.Fatalf("get after the refresh = %d, want 3", v)

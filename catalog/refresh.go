@@ -17,13 +17,13 @@ import (
 func (c *Catalog) Refresh(coll string, year, month, day int) {
 	c.refreshStats(coll, year, month, day)
 	if coll == "" {
-		c.colls.expireIf(func(string) bool { return true })
+		c.colls.expireKeys(func(string) bool { return true })
 	}
 	under := func(k string) bool {
 		parts := strings.Split(k, "\x00")
 		return coll == "" || parts[0] == coll
 	}
-	c.dates.expireIf(func(k string) bool {
+	c.dates.expireKeys(func(k string) bool {
 		// coll, coll\x00Y (months of Y), coll\x00Y\x00M (days of M)
 		parts := strings.Split(k, "\x00")
 		if !under(k) || day != 0 {
@@ -34,7 +34,7 @@ func (c *Catalog) Refresh(coll string, year, month, day int) {
 		}
 		return month == 0 || len(parts) == 3 && parts[2] == strconv.Itoa(month)
 	})
-	c.items.expireIf(dayIn(coll, year, month, day))
+	c.items.expireKeys(dayIn(coll, year, month, day))
 }
 
 // dayIn matches the items keys (coll\x00YYYY-MM-DD) of the days under a
